@@ -1,0 +1,31 @@
+"""Provider adapters, one module per protocol, registered in ``ADAPTERS`` below: the one extension seam.
+
+A new OpenAI-compatible provider needs no code (``adapter: openai`` in its YAML). A new protocol is one
+module exposing ``ADAPTER`` plus one line here. No other module branches on a provider's name.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+
+from vllora.providers.base import Adapter
+
+# protocol name -> module path (imported lazily so the CLI stays fast)
+ADAPTERS: dict[str, str] = {
+    "openai": "vllora.providers.openai",
+    "anthropic": "vllora.providers.anthropic",
+    "gemini": "vllora.providers.gemini",
+    "bedrock": "vllora.providers.bedrock",
+}
+
+
+@cache
+def get_adapter(protocol: str) -> Adapter:
+    """The adapter for a protocol name; KeyError names the known ones."""
+    try:
+        module = ADAPTERS[protocol]
+    except KeyError:
+        raise KeyError(f"unknown adapter {protocol!r}; known: {', '.join(sorted(ADAPTERS))}") from None
+    adapter: Adapter = importlib.import_module(module).ADAPTER
+    return adapter

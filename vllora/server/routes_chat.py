@@ -1,0 +1,5 @@
+"""Routes for the chat area (filled in by its issue)."""
+
+from typing import Any
+
+ROUTES: list[Any] = []

@@ -1,0 +1,5 @@
+"""Routes for the models area (filled in by its issue)."""
+
+from typing import Any
+
+ROUTES: list[Any] = []

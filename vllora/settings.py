@@ -1,0 +1,70 @@
+"""Resolved runtime settings: what the gateway knows after reading the catalog, the config file and the env.
+
+These are plain frozen dataclasses, built once at startup by ``vllora.config.load_settings`` and passed
+down by dependency injection (``app.state.settings``). Nothing here reads the environment by itself.
+Secrets live only in ``ProviderSettings.api_key`` / ``AwsCredentials``; their ``repr`` hides them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class AwsCredentials:
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    session_token: str | None = field(default=None, repr=False)
+    region: str = "us-east-1"
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSettings:
+    """One provider as the gateway will call it."""
+
+    id: str
+    adapter: str  # "openai" | "anthropic" | "gemini" | "bedrock": key of vllora.providers.ADAPTERS
+    base_url: str  # as the adapter expects it (OpenAI: includes /v1; Anthropic/Gemini: host only)
+    api_key: str | None = field(default=None, repr=False)
+    aws: AwsCredentials | None = None
+    control_url: str | None = None  # Bedrock control plane (model listing), AWS_ENDPOINT_URL_BEDROCK
+    timeout_s: float = 60.0
+    connect_timeout_s: float = 10.0
+    max_retries: int = 2
+    headers: tuple[tuple[str, str], ...] = ()  # static extra headers from the provider file
+    credential_env: tuple[str, ...] = ()  # env var names to mention when credentials are missing
+    needs_credentials: bool = True  # False for e.g. a local Ollama
+
+    @property
+    def configured(self) -> bool:
+        if not self.needs_credentials:
+            return True
+        if self.adapter == "bedrock":
+            return self.aws is not None or self.api_key is not None
+        return bool(self.api_key)
+
+
+@dataclass(frozen=True, slots=True)
+class RouteSettings:
+    """A virtual model from the config's ``routes:``."""
+
+    name: str
+    targets: tuple[str, ...]  # "provider/model" refs, tried in order
+    strategy: str = "fallback"  # "fallback" | "round_robin"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 9090
+    max_body_mb: float = 32.0
+    api_key: str | None = field(default=None, repr=False)  # VLLORA_API_KEY / server.api_key
+    workers: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    providers: dict[str, ProviderSettings]
+    provider_order: tuple[str, ...] = ()  # config's providers: order first, then by name
+    routes: dict[str, RouteSettings] = field(default_factory=dict)
+    server: ServerSettings = field(default_factory=ServerSettings)
