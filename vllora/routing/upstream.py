@@ -1,4 +1,4 @@
-"""The one module that talks HTTP to providers (see issue 5). Placeholder until the router lands."""
+"""The one module that talks HTTP to providers (issue 5 replaces this placeholder)."""
 
 from __future__ import annotations
 
@@ -11,5 +11,10 @@ class UpstreamClient(Protocol):
     async def aclose(self) -> None: ...
 
 
+class _PlaceholderClient:
+    async def aclose(self) -> None:
+        return None
+
+
 def create_upstream_client(settings: Settings) -> UpstreamClient:
-    raise NotImplementedError
+    return _PlaceholderClient()

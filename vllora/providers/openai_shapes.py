@@ -1,0 +1,146 @@
+"""Builders for OpenAI wire objects, shared by every adapter (one place for ids, chunks, SSE, usage).
+
+All functions are pure. ``now`` and ids can be passed in so golden tests are deterministic.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from vllora.cost import usage_cost
+
+JSON = dict[str, Any]
+
+_encode = msgspec.json.Encoder().encode
+
+DONE_FRAME = b"data: [DONE]\n\n"
+
+
+def new_id(prefix: str = "chatcmpl-") -> str:
+    return prefix + uuid.uuid4().hex[:24]
+
+
+def now_s() -> int:
+    return int(time.time())
+
+
+def sse_frame(obj: Any) -> bytes:
+    """One SSE event: ``data: <json>\\n\\n``."""
+    return b"data: " + _encode(obj) + b"\n\n"
+
+
+def error_frame(error: Mapping[str, Any]) -> bytes:
+    """The mid-stream error event the openai SDK raises on: ``data: {"error": {...}}``."""
+    return sse_frame(error)
+
+
+def usage(
+    prompt_tokens: int,
+    completion_tokens: int,
+    *,
+    total_tokens: int | None = None,
+    cached_tokens: int | None = None,
+    cache_write_tokens: int | None = None,
+    reasoning_tokens: int | None = None,
+    pricing: Mapping[str, Any] | None = None,
+) -> JSON:
+    """An OpenAI usage object (prompt includes cached, completion includes reasoning) with ``cost``."""
+    out: JSON = {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": total_tokens if total_tokens is not None else prompt_tokens + completion_tokens,
+    }
+    details: JSON = {}
+    if cached_tokens is not None:
+        details["cached_tokens"] = cached_tokens
+    if cache_write_tokens:
+        details["cache_write_tokens"] = cache_write_tokens
+    if details:
+        out["prompt_tokens_details"] = details
+    if reasoning_tokens is not None:
+        out["completion_tokens_details"] = {"reasoning_tokens": reasoning_tokens}
+    out["cost"] = usage_cost(out, pricing)
+    return out
+
+
+def with_cost(usage_obj: Mapping[str, Any], pricing: Mapping[str, Any] | None) -> JSON:
+    """A copy of an OpenAI usage object with ``cost`` filled in from the catalog's prices."""
+    out = dict(usage_obj)
+    out["cost"] = usage_cost(out, pricing)
+    return out
+
+
+def tool_call(call_id: str, name: str, arguments: str) -> JSON:
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
+
+
+def completion(
+    *,
+    id: str,
+    model: str,
+    content: str | None,
+    finish_reason: str,
+    usage_obj: JSON | None,
+    tool_calls: list[JSON] | None = None,
+    created: int | None = None,
+    reasoning_content: str | None = None,
+) -> JSON:
+    """A one-choice ``chat.completion`` object."""
+    message: JSON = {"role": "assistant", "content": content, "refusal": None}
+    if tool_calls:
+        message["tool_calls"] = tool_calls
+    if reasoning_content:
+        message["reasoning_content"] = reasoning_content
+    out: JSON = {
+        "id": id,
+        "object": "chat.completion",
+        "created": created if created is not None else now_s(),
+        "model": model,
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason}],
+    }
+    if usage_obj is not None:
+        out["usage"] = usage_obj
+    return out
+
+
+def chunk(
+    *,
+    id: str,
+    model: str,
+    created: int,
+    delta: JSON | None = None,
+    finish_reason: str | None = None,
+    usage_obj: JSON | None = None,
+    usage_only: bool = False,
+) -> JSON:
+    """A ``chat.completion.chunk``. ``usage_only`` makes the final ``choices: []`` usage chunk."""
+    choices: list[JSON] = (
+        [] if usage_only else [{"index": 0, "delta": delta or {}, "logprobs": None, "finish_reason": finish_reason}]
+    )
+    return {
+        "id": id,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": model,
+        "choices": choices,
+        "usage": usage_obj,
+    }
+
+
+def include_usage(body: Mapping[str, Any]) -> bool:
+    """Did the client ask for the final usage chunk (``stream_options.include_usage``)?"""
+    opts = body.get("stream_options")
+    return bool(isinstance(opts, Mapping) and opts.get("include_usage"))
+
+
+def max_tokens(body: Mapping[str, Any]) -> int | None:
+    """``max_completion_tokens`` (current) or ``max_tokens`` (deprecated), whichever the client sent."""
+    value = body.get("max_completion_tokens")
+    if value is None:
+        value = body.get("max_tokens")
+    return value if isinstance(value, int) else None
