@@ -23,11 +23,8 @@ class CatalogBuildHook(BuildHookInterface):  # type: ignore[type-arg]
             sys.path.insert(0, str(root))
             try:
                 from vllora.catalog.build import build_artifact
-            except ModuleNotFoundError:  # bootstrap: the builder is not written yet
-                build_artifact = None
-            try:
-                if build_artifact is not None:
-                    build_artifact(registry, out, schemas_dir=root / "schemas")
+
+                build_artifact(registry, out, schemas_dir=root / "schemas")
             finally:
                 sys.path.pop(0)
         if out.exists():
