@@ -63,18 +63,30 @@ def _load(path: Path, validator: Draft202012Validator) -> Document:
     return doc
 
 
+MODEL_ORDER = (
+    "id", "provider", "name", "capabilities", "features", "context_window", "max_output_tokens", "pricing",
+    "embedding_dimensions", "modalities", "aliases", "release_date", "knowledge_cutoff", "status",
+    "deprecation_date", "successor", "sources", "notes", "sync",
+)
+PRICE_ORDER = ("input", "output", "cached_input", "cache_write", "per_image")
+
+
 def normalise_model(value: dict[str, Any], provider: str) -> dict[str, Any]:
-    """The API's Model object: every documented field present, lists as [], unknowns as null."""
+    """The API's Model object: every documented field present (lists as [], unknowns as null), fixed key order."""
     model: dict[str, Any] = {"id": value["id"], "provider": provider, "name": value["name"]}
     for key in MODEL_FIELDS_LIST:
         model[key] = list(value.get(key) or [])
     for key in MODEL_FIELDS_NULL:
         model[key] = value.get(key)
-    pricing = {"input": None, "output": None}
-    pricing.update(value.get("pricing") or {})
-    model["pricing"] = pricing
+    given = value.get("pricing") or {}
+    model["pricing"] = {k: given.get(k) for k in PRICE_ORDER if k in ("input", "output") or k in given}
     model["status"] = value.get("status", "active")
-    return model
+    return {key: model[key] for key in MODEL_ORDER}
+
+
+def normalise_provider(value: dict[str, Any]) -> dict[str, Any]:
+    first = ("id", "name", "adapter", "base_url")
+    return {**{k: value[k] for k in first}, **{k: value[k] for k in sorted(value) if k not in first}}
 
 
 def compile_registry(registry: Path, schemas: Path | None = None) -> tuple[dict[str, Any], list[Problem]]:
@@ -95,7 +107,7 @@ def compile_registry(registry: Path, schemas: Path | None = None) -> tuple[dict[
         if doc.problems:
             continue
         problems.extend(rules.provider_problems(doc, path.stem))
-        providers.append(doc.value)
+        providers.append(normalise_provider(doc.value))
         provider_ids.add(path.stem)
 
     models: list[dict[str, Any]] = []
@@ -126,8 +138,8 @@ def compile_registry(registry: Path, schemas: Path | None = None) -> tuple[dict[
 
 
 def serialise(data: dict[str, Any]) -> bytes:
-    """Deterministic bytes: same registry, same artifact."""
-    return (json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n").encode("utf-8")
+    """Deterministic bytes: same registry, same artifact (every dict is built in a fixed key order)."""
+    return (json.dumps(data, separators=(",", ":"), ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def write_atomic(path: Path, raw: bytes) -> None:

@@ -1,7 +1,8 @@
 """The compiled catalog at run time: load the artifact, answer lookups. No YAML here.
 
 Artifact format (``vllora/catalog/catalog.json``, written by ``vllora.catalog.build``; deterministic bytes:
-``json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` + newline)::
+``json.dumps(separators=(",", ":"), ensure_ascii=False)`` + newline; every object is built in a fixed key
+order, models and providers sorted)::
 
     {
       "format": 1,

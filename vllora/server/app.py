@@ -1,10 +1,10 @@
 """The app factory: the one place that wires routes, dependencies, exception handlers and the lifespan.
 
-Route handlers live in one module per area, each exporting ``ROUTES`` (a list of Litestar handlers or
-controllers): ``routes_models`` (Models API, /v1/models, /api/providers, /health), ``routes_chat``
-(/v1/chat/completions), ``routes_embeddings``, ``routes_images``. Process-wide resources (the shared upstream
-HTTP client, the router) are created in the lifespan and kept on ``app.state``; tests inject their own
-(``upstream=`` a client built on ``httpx.MockTransport`` or pointing at a local fake server).
+Route handlers live in one module per area, each exporting ``ROUTES``: ``routes_models`` (Models API,
+/v1/models, /api/providers, /health), ``routes_chat`` (/v1/chat/completions), ``routes_embeddings``,
+``routes_images``. Process-wide resources live on ``app.state``: ``settings``, ``catalog``, ``views``
+(precomputed Models API answers), and, created in the lifespan, ``upstream`` (the one shared HTTP client)
+and ``router``. Tests inject their own upstream client with ``upstream=``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,10 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
 
+from vllora import __version__
 from vllora.catalog import Catalog
 from vllora.settings import Settings
 
@@ -24,6 +27,9 @@ if TYPE_CHECKING:
 
 def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient | None = None) -> Litestar:
     from vllora.server import routes_chat, routes_embeddings, routes_images, routes_models
+    from vllora.server.exceptions import handle
+    from vllora.server.middleware import AccessLog, BearerAuth
+    from vllora.server.wire import CatalogViews
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -45,7 +51,19 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
         *routes_embeddings.ROUTES,
         *routes_images.ROUTES,
     ]
-    app = Litestar(route_handlers=route_handlers, lifespan=[lifespan])
+    middleware: list[Any] = [AccessLog]
+    if settings.server.api_key:
+        middleware.append(DefineMiddleware(BearerAuth, api_key=settings.server.api_key))
+    app = Litestar(
+        route_handlers=route_handlers,
+        lifespan=[lifespan],
+        middleware=middleware,
+        exception_handlers={Exception: handle},
+        openapi_config=OpenAPIConfig(title="vllora", version=__version__, path="/schema"),
+        request_max_body_size=int(settings.server.max_body_mb * 1024 * 1024),
+        logging_config=None,
+    )
     app.state.settings = settings
     app.state.catalog = catalog
+    app.state.views = CatalogViews(catalog, settings)
     return app

@@ -1,0 +1,84 @@
+"""``vllora serve``: run the gateway (Models API + OpenAI-compatible routing) with uvicorn."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command("serve")
+@click.option("--host", default=None, help="Interface to bind (default 127.0.0.1, or server.host).")
+@click.option("--port", type=int, default=None, help="Port (default 9090, or server.port).")
+@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="YAML config: providers, routes, server (see docs/configuration.md).")
+@click.option("--registry", "registry", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Serve this registry directory, compiled at start (for people editing YAML).")
+@click.option("--workers", type=int, default=None, help="Worker processes (default 1, or server.workers).")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
+              show_default=True, help="info logs one line per request.")
+def command(host: str | None, port: int | None, config: Path | None, registry: Path | None, workers: int | None,
+            log_level: str) -> None:
+    """Serve the Models API and route OpenAI-style requests to every provider.
+
+    Credentials come from the environment as the official SDKs name them (OPENAI_API_KEY,
+    ANTHROPIC_API_KEY, GEMINI_API_KEY, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_REGION, ...)
+    or from --config. Set VLLORA_API_KEY to require a bearer token on every route but /health.
+
+    \b
+    Examples:
+      vllora serve                                  # http://127.0.0.1:9090
+      vllora serve --port 8080 --config vllora.yaml
+      vllora serve --registry registry/             # serve YAML you are editing
+      curl http://localhost:9090/api/models?capability=chat
+    """
+    from vllora.errors import RegistryInvalid, VlloraError
+    from vllora.server.asgi import build
+
+    if config is not None and not config.is_file():
+        _fail(f"config file not found: {config}")
+    if registry is not None and not registry.is_dir():
+        _fail(f"registry directory not found: {registry}")
+    logging.basicConfig(level=getattr(logging, log_level.upper()), format="%(asctime)s %(name)s %(message)s",
+                        stream=sys.stderr)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        app = build(config, registry)
+    except RegistryInvalid as exc:
+        for p in exc.problems:
+            click.echo(p.format_text(), err=True)
+        _fail(exc.message)
+    except VlloraError as exc:
+        _fail(exc.message)
+    settings = app.state.settings
+    host = host or settings.server.host
+    port = port or settings.server.port
+    workers = workers or settings.server.workers
+    views = app.state.views
+    ready = [p for p, s in settings.providers.items() if s.configured]
+    missing = [p for p, s in settings.providers.items() if not s.configured]
+    click.echo(
+        f"vllora serving {views.model_count} models from {len(settings.providers)} providers"
+        f"{f' and {views.route_count} routes' if views.route_count else ''} on http://{host}:{port}\n"
+        f"  credentials: {', '.join(ready) or 'none'}"
+        f"{f' | not configured: {chr(44).join(missing)}' if missing else ''}",
+        err=True,
+    )
+    import uvicorn
+
+    options = {"host": host, "port": port, "log_level": "warning", "access_log": False, "loop": "auto",
+               "http": "auto", "lifespan": "on", "timeout_graceful_shutdown": 30}
+    if workers > 1:
+        os.environ["VLLORA_CONFIG"] = str(config.resolve()) if config else ""
+        os.environ["VLLORA_REGISTRY"] = str(registry.resolve()) if registry else ""
+        uvicorn.run("vllora.server.asgi:app_factory", factory=True, workers=workers, **options)  # type: ignore[arg-type]
+    else:
+        uvicorn.run(app, **options)  # type: ignore[arg-type]
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)

@@ -1,0 +1,198 @@
+"""Build ``Settings`` from the catalog's provider files, an optional ``--config`` YAML file and the environment.
+
+Precedence for each provider value: the config file, then the environment variables named in the provider
+file, then the provider file's defaults. ``${VAR}`` and ``${VAR:-default}`` in the config file are replaced
+from the environment; an unset ``${VAR}`` without a default is a ``ConfigError`` naming it and its line.
+Config problems are reported as ``file:LINE:COL: message`` (schema-checked like the registry).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from vllora.catalog import Catalog
+from vllora.errors import ConfigError
+from vllora.settings import AwsCredentials, ProviderSettings, RouteSettings, ServerSettings, Settings
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def _first_env(names: Any, environ: Mapping[str, str]) -> str | None:
+    for name in [names] if isinstance(names, str) else list(names or []):
+        value = environ.get(name)
+        if value:
+            return value
+    return None
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value or ())
+
+
+def interpolate(value: Any, environ: Mapping[str, str], where: str) -> Any:
+    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string of a parsed config value."""
+    if isinstance(value, dict):
+        return {k: interpolate(v, environ, where) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, environ, where) for v in value]
+    if not isinstance(value, str):
+        return value
+
+    def repl(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in environ:
+            return environ[name]
+        if default is not None:
+            return default
+        raise ConfigError(f"{where}: ${{{name}}} is not set; export {name} or write ${{{name}:-default}}")
+
+    return _VAR.sub(repl, value)
+
+
+def read_config(path: Path, environ: Mapping[str, str]) -> tuple[dict[str, Any], Any]:
+    """Parse, interpolate and schema-check a config file. Errors name the file, line and column."""
+    from jsonschema import Draft202012Validator
+
+    from vllora.catalog.build import _validator, schemas_dir
+    from vllora.catalog.loader import load_document
+    from vllora.catalog.rules import schema_problems
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
+    doc = load_document(text, str(path))
+    if doc.problems:
+        raise ConfigError(doc.problems[0].format_text())
+    if doc.value is None or doc.value == {}:
+        return {}, doc
+    if not isinstance(doc.value, dict):
+        raise ConfigError(f"{path}:1:1: the config file must be a YAML mapping (providers:, routes:, server:)")
+    # interpolate value by value so a missing variable names its own line
+    resolved = _interpolate_with_lines(doc.value, doc, environ, "")
+    doc.value = resolved
+    validator: Draft202012Validator = _validator(schemas_dir() / "config.schema.json")
+    problems = schema_problems(doc, validator)
+    if problems:
+        raise ConfigError("\n".join(p.format_text() for p in problems))
+    return resolved, doc
+
+
+def _interpolate_with_lines(value: Any, doc: Any, environ: Mapping[str, str], pointer: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _interpolate_with_lines(v, doc, environ, f"{pointer}/{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate_with_lines(v, doc, environ, f"{pointer}/{i}") for i, v in enumerate(value)]
+    line, col = doc.where(pointer)
+    return interpolate(value, environ, f"{doc.path}:{line}:{col}")
+
+
+def _provider(entry: Mapping[str, Any], conf: Mapping[str, Any], environ: Mapping[str, str]) -> ProviderSettings:
+    env = entry.get("env") or {}
+    adapter = entry["adapter"]
+    api_key = conf.get("api_key") or _first_env(env.get("api_key"), environ)
+    region = conf.get("region") or _first_env(env.get("region"), environ) or entry.get("default_region") or "us-east-1"
+    base_url = conf.get("base_url") or _first_env(env.get("base_url"), environ) or entry["base_url"]
+    control = conf.get("control_url") or _first_env(env.get("control_url"), environ) or entry.get("control_url")
+    aws = None
+    if adapter == "bedrock":
+        key_id = conf.get("access_key_id") or _first_env(env.get("access_key_id"), environ)
+        secret = conf.get("secret_access_key") or _first_env(env.get("secret_access_key"), environ)
+        token = conf.get("session_token") or _first_env(env.get("session_token"), environ)
+        if key_id and secret:
+            aws = AwsCredentials(key_id, secret, token or None, region)
+    credential_env = (
+        _names(env.get("access_key_id")) + _names(env.get("secret_access_key"))
+        if adapter == "bedrock" else _names(env.get("api_key"))
+    )
+    headers = {**(entry.get("headers") or {}), **(conf.get("headers") or {})}
+    return ProviderSettings(
+        id=entry["id"],
+        adapter=adapter,
+        base_url=str(base_url).replace("{region}", region).rstrip("/"),
+        api_key=api_key or None,
+        aws=aws,
+        control_url=str(control).replace("{region}", region).rstrip("/") if control else None,
+        timeout_s=float(conf.get("timeout_s", 60.0)),
+        connect_timeout_s=float(conf.get("connect_timeout_s", 10.0)),
+        max_retries=int(conf.get("max_retries", 2)),
+        headers=tuple(sorted(headers.items())),
+        credential_env=credential_env,
+        needs_credentials=adapter == "bedrock" or "api_key" in env,
+    )
+
+
+def load_settings(catalog: Catalog, config_path: Path | None, environ: Mapping[str, str]) -> Settings:
+    conf, doc = read_config(config_path, environ) if config_path is not None else ({}, None)
+    where = str(config_path) if config_path else "config"
+    conf_providers: dict[str, Any] = conf.get("providers") or {}
+    unknown = [p for p in conf_providers if p not in catalog.providers]
+    if unknown:
+        raise ConfigError(f"{where}: unknown provider(s) under providers: {', '.join(unknown)}; "
+                          f"known: {', '.join(catalog.providers)}")
+    providers = {pid: _provider(entry, conf_providers.get(pid) or {}, environ)
+                 for pid, entry in catalog.providers.items()}
+    order = tuple(conf_providers) + tuple(p for p in sorted(providers) if p not in conf_providers)
+
+    routes: dict[str, RouteSettings] = {}
+    for name, route in (conf.get("routes") or {}).items():
+        routes[name] = RouteSettings(name, tuple(route["targets"]), route.get("strategy", "fallback"))
+    check_routes(routes, catalog, doc, where)
+
+    server_conf = conf.get("server") or {}
+    api_key = server_conf.get("api_key")
+    if api_key is None:
+        api_key = environ.get("VLLORA_API_KEY")
+    server = ServerSettings(
+        host=server_conf.get("host", "127.0.0.1"),
+        port=int(server_conf.get("port", 9090)),
+        max_body_mb=float(server_conf.get("max_body_mb", 32)),
+        api_key=api_key or None,
+        workers=int(server_conf.get("workers", 1)),
+    )
+    return Settings(providers=providers, provider_order=order, routes=routes, server=server)
+
+
+def check_routes(routes: Mapping[str, RouteSettings], catalog: Catalog, doc: Any, where: str) -> None:
+    """Every target names a catalog model (``provider/model``, id or alias) or another route; no cycles."""
+
+    def at(pointer: str) -> str:
+        if doc is None:
+            return where
+        line, col = doc.where(pointer)
+        return f"{where}:{line}:{col}"
+
+    for name, route in routes.items():
+        if name in catalog.index:
+            raise ConfigError(f"{at(f'/routes/{name}')}: route name {name!r} hides a catalog model; choose another")
+        for i, target in enumerate(route.targets):
+            if target in routes:
+                continue
+            provider, model = catalog.split_ref(target)
+            if provider is None and "/" in target and target.split("/", 1)[0] not in catalog.providers \
+                    and not catalog.find(target):
+                raise ConfigError(f"{at(f'/routes/{name}/targets/{i}')}: unknown provider in {target!r}; known: "
+                                  f"{', '.join(catalog.providers)}")
+            if not catalog.find(target):
+                raise ConfigError(f"{at(f'/routes/{name}/targets/{i}')}: route {name!r} names unknown model "
+                                  f"{target!r}; use provider/model with a model from `vllora list`")
+            _ = model
+    state: dict[str, int] = {}
+
+    def visit(name: str, trail: list[str]) -> None:
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            cycle = " -> ".join([*trail[trail.index(name):], name])
+            raise ConfigError(f"{at(f'/routes/{trail[0]}')}: routes form a cycle: {cycle}")
+        state[name] = 1
+        for target in routes[name].targets:
+            if target in routes:
+                visit(target, [*trail, name])
+        state[name] = 2
+
+    for name in routes:
+        visit(name, [])

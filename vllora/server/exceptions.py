@@ -1,0 +1,48 @@
+"""The one exception handler: every error leaves the server in OpenAI's shape.
+
+``VlloraError`` -> its status and ``to_openai()`` (429 and 503 keep ``Retry-After``); Litestar's own HTTP
+errors (404 route, 405, 400 validation, 413 body too large) -> the same shape; anything unexpected -> 500
+with a generic message (the traceback goes to the log, never to the client).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+
+from vllora.errors import VlloraError, _type_for_status
+
+log = logging.getLogger("vllora.server")
+_encode = msgspec.json.Encoder().encode
+
+_CODES = {413: "request_too_large", 404: "not_found", 405: "method_not_allowed"}
+
+
+def error_response(status: int, message: str, type_: str, code: str | None = None, param: str | None = None,
+                   headers: dict[str, str] | None = None) -> Response[bytes]:
+    body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
+    return Response(_encode(body), status_code=status, media_type="application/json", headers=headers)
+
+
+def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    if isinstance(exc, VlloraError):
+        headers = None
+        if exc.retry_after is not None:
+            headers = {"retry-after": str(max(0, math.ceil(exc.retry_after)))}
+        body = exc.to_openai()
+        return Response(_encode(body), status_code=exc.status, media_type="application/json", headers=headers)
+    if isinstance(exc, HTTPException):
+        status = exc.status_code
+        message = str(exc.detail)
+        if status == 413:
+            message = "request body too large; the limit is server.max_body_mb"
+        elif status == 404:
+            message = f"no route for {request.method} {request.url.path}"
+        return error_response(status, message, _type_for_status(status), _CODES.get(status))
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(500, "internal error in the gateway; see its log", "server_error")

@@ -1,0 +1,114 @@
+"""Everything the Models API answers, computed once at app creation and served as bytes.
+
+``CatalogViews`` holds the encoded ``/api/models`` response for every (provider, capability) filter
+combination, every model by reference, the OpenAI ``/v1/models`` list, and ``/api/providers``. Virtual
+models from the config's ``routes:`` are listed with ``provider: "vllora"``.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Mapping
+from itertools import product
+from typing import Any
+
+import msgspec
+
+from vllora.catalog import Catalog
+from vllora.routing.preference import order_offerings
+from vllora.settings import Settings
+
+encode = msgspec.json.Encoder().encode
+VIRTUAL_PROVIDER = "vllora"
+
+
+def _epoch(date: str | None) -> int:
+    if not date or len(date) < 7:
+        return 0
+    year, month, day = int(date[:4]), int(date[5:7]), int(date[8:10]) if len(date) >= 10 else 1
+    return calendar.timegm((year, month, day, 0, 0, 0))
+
+
+def route_model(name: str, targets: list[Mapping[str, Any]], refs: tuple[str, ...]) -> dict[str, Any]:
+    """A virtual model: the capabilities and features common to all targets, the tightest limits."""
+    caps = [c for c in targets[0]["capabilities"] if all(c in t["capabilities"] for t in targets)] if targets else []
+    feats = [f for f in targets[0]["features"] if all(f in t["features"] for t in targets)] if targets else []
+    ctx = [t["context_window"] for t in targets if t.get("context_window")]
+    out = [t["max_output_tokens"] for t in targets if t.get("max_output_tokens")]
+    return {
+        "id": name, "provider": VIRTUAL_PROVIDER, "name": f"{name} (virtual: {', '.join(refs)})",
+        "capabilities": caps, "features": feats,
+        "context_window": min(ctx) if ctx else None, "max_output_tokens": min(out) if out else None,
+        "pricing": {"input": None, "output": None}, "embedding_dimensions": None, "modalities": None,
+        "aliases": [], "release_date": None, "knowledge_cutoff": None, "status": "active",
+        "deprecation_date": None, "successor": None, "sources": [], "notes": None, "sync": None,
+        "targets": list(refs),
+    }
+
+
+def route_models(catalog: Catalog, settings: Settings) -> list[dict[str, Any]]:
+    resolved: dict[str, dict[str, Any]] = {}
+
+    def targets_of(name: str, seen: frozenset[str]) -> list[Mapping[str, Any]]:
+        found: list[Mapping[str, Any]] = []
+        for ref in settings.routes[name].targets:
+            if ref in settings.routes and ref not in seen:
+                found.extend(targets_of(ref, seen | {ref}))
+            else:
+                offerings = catalog.find(ref)
+                if offerings:
+                    found.append(order_offerings(offerings, settings)[0])
+        return found
+
+    for name, route in settings.routes.items():
+        resolved[name] = route_model(name, targets_of(name, frozenset({name})), route.targets)
+    return [resolved[n] for n in sorted(resolved)]
+
+
+class CatalogViews:
+    def __init__(self, catalog: Catalog, settings: Settings) -> None:
+        routes = route_models(catalog, settings)
+        models: list[dict[str, Any]] = [*catalog.models, *routes]
+        self.providers = list(catalog.providers) + ([VIRTUAL_PROVIDER] if routes else [])
+        self.capabilities = list(catalog.capabilities)
+        self.by_filter: dict[tuple[str | None, str | None], bytes] = {}
+        for prov, cap in product([None, *self.providers], [None, *self.capabilities]):
+            chosen = [m for m in models if (prov is None or m["provider"] == prov)
+                      and (cap is None or cap in m["capabilities"])]
+            self.by_filter[(prov, cap)] = encode({"models": chosen})
+
+        self.by_ref: dict[str, bytes] = {}
+        self.openai_by_ref: dict[str, bytes] = {}
+        listing: list[dict[str, Any]] = []
+        for key in catalog.index:
+            best = order_offerings(catalog.find(key), settings)[0]
+            self.by_ref[key] = encode(best)
+            self.openai_by_ref[key] = encode(self._openai(key, best))
+        for m in catalog.models:
+            listing.append(self._openai(f"{m['provider']}/{m['id']}", m))
+        bare = sorted({m["id"] for m in catalog.models})
+        listing.extend(self._openai(mid, order_offerings(catalog.find(mid), settings)[0]) for mid in bare)
+        for r in routes:
+            self.by_ref[r["id"]] = encode(r)
+            self.openai_by_ref[r["id"]] = encode(self._openai(r["id"], r))
+            listing.append(self._openai(r["id"], r))
+        listing.sort(key=lambda e: e["id"])
+        self.openai_list = encode({"object": "list", "data": listing})
+        self.providers_payload = encode({"providers": [
+            {
+                "id": p["id"], "name": p["name"], "adapter": p["adapter"],
+                "base_url": settings.providers[p["id"]].base_url if p["id"] in settings.providers else p["base_url"],
+                "model_count": p.get("model_count", 0),
+                "configured": bool(settings.providers[p["id"]].configured) if p["id"] in settings.providers else False,
+                "credential_env": list(settings.providers[p["id"]].credential_env)
+                if p["id"] in settings.providers else [],
+                "docs_url": p.get("docs_url"),
+            }
+            for p in catalog.providers.values()
+        ]})
+        self.model_count = len(catalog.models)
+        self.route_count = len(routes)
+
+    @staticmethod
+    def _openai(model_id: str, m: Mapping[str, Any]) -> dict[str, Any]:
+        return {"id": model_id, "object": "model", "created": _epoch(m.get("release_date")), "owned_by": m["provider"]}
