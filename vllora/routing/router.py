@@ -1,14 +1,125 @@
-"""Resolve a model reference to targets, send with retries and fallbacks (see issue 5). Placeholder."""
+"""Resolve a model reference to targets and run attempts with retries and fallbacks.
+
+``resolve(ref, capability)`` turns the request's ``model`` into an ordered list of ``Target``s: a catalog id
+or alias (its preferred offering), ``provider/model`` (that provider, listed or not), or a virtual route
+from the config (its targets, nested routes flattened; ``round_robin`` rotates the start per request).
+``run(targets, attempt)`` calls ``attempt(target)`` until one succeeds: each target gets up to
+``max_retries`` retries for retryable errors, then the next target is tried. Nothing here knows a provider
+by name; protocol differences live in the adapters.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import difflib
+import itertools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
 from vllora.catalog import Catalog
+from vllora.errors import CapabilityNotSupported, InvalidRequest, ModelNotFound, ProviderNotConfigured, VlloraError
+from vllora.providers.base import Target
+from vllora.routing.preference import order_offerings
+from vllora.routing.retry import delay_for, moves_on
 from vllora.routing.upstream import UpstreamClient
 from vllora.settings import Settings
 
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class Outcome:
+    value: Any
+    target: Target
+    attempts: int
+
+    def headers(self) -> dict[str, str]:
+        return {"x-vllora-target": f"{self.target.provider.id}/{self.target.model}",
+                "x-vllora-attempts": str(self.attempts)}
+
 
 class Router:
-    def __init__(self, settings: Settings, catalog: Catalog, upstream: UpstreamClient) -> None:
+    def __init__(self, settings: Settings, catalog: Catalog, upstream: UpstreamClient,
+                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
         self.settings = settings
         self.catalog = catalog
         self.upstream = upstream
+        self.sleep = sleep
+        self._turns = {name: itertools.count() for name in settings.routes}
+
+    # resolution -----------------------------------------------------------------------------------------
+    def resolve(self, ref: Any, capability: str) -> list[Target]:
+        if not isinstance(ref, str) or not ref:
+            raise InvalidRequest("'model' must be a non-empty string", param="model")
+        if ref in self.settings.routes:
+            targets = self._route_targets(ref, frozenset({ref}))
+            route = self.settings.routes[ref]
+            if route.strategy == "round_robin" and targets:
+                start = next(self._turns[ref]) % len(targets)
+                targets = targets[start:] + targets[:start]
+            return [self._check(t, capability, ref) for t in targets]
+        return [self._check(self._single(ref), capability, ref)]
+
+    def _route_targets(self, name: str, seen: frozenset[str]) -> list[Target]:
+        out: list[Target] = []
+        for ref in self.settings.routes[name].targets:
+            if ref in self.settings.routes and ref not in seen:
+                out.extend(self._route_targets(ref, seen | {ref}))
+            else:
+                out.append(self._single(ref))
+        return out
+
+    def _single(self, ref: str) -> Target:
+        offerings = self.catalog.find(ref)
+        if offerings:
+            best = order_offerings(offerings, self.settings)[0]
+            return Target(self.settings.providers[best["provider"]], best["id"], best)
+        provider, model = self.catalog.split_ref(ref)
+        if provider is not None and provider in self.settings.providers:
+            return Target(self.settings.providers[provider], model, None)
+        known = list(self.catalog.index) + list(self.settings.routes)
+        close = difflib.get_close_matches(ref, known, n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else \
+            "; GET /v1/models lists them, and provider/model reaches models the registry does not list yet"
+        raise ModelNotFound(f"model {ref!r} not found{hint}", param="model")
+
+    def _check(self, target: Target, capability: str, ref: str) -> Target:
+        if target.info is not None and capability not in target.info["capabilities"]:
+            caps = ", ".join(target.info["capabilities"])
+            raise CapabilityNotSupported(
+                f"model {ref!r} does not support {capability} (it supports: {caps})", param="model")
+        return target
+
+    def require_credentials(self, target: Target) -> None:
+        provider = target.provider
+        if not provider.configured:
+            names = " and ".join(provider.credential_env) or "its credentials"
+            raise ProviderNotConfigured(
+                f"provider {provider.id!r} has no credentials: set {names} (or configure it in --config)")
+
+    # attempts -------------------------------------------------------------------------------------------
+    async def run(self, targets: list[Target], attempt: Callable[[Target], Awaitable[T]]) -> Outcome:
+        attempts = 0
+        last: VlloraError | None = None
+        for index, target in enumerate(targets):
+            tries = 0
+            while True:
+                attempts += 1
+                tries += 1
+                try:
+                    self.require_credentials(target)
+                    value = await attempt(target)
+                    return Outcome(value, target, attempts)
+                except VlloraError as exc:
+                    last = exc
+                    if isinstance(exc, ProviderNotConfigured):
+                        break
+                    wait = delay_for(tries, exc) if tries <= target.provider.max_retries else None
+                    if wait is None:
+                        break
+                    await self.sleep(wait)
+            if index == len(targets) - 1 or not moves_on(last):
+                raise last
+        assert last is not None
+        raise last

@@ -1,5 +1,146 @@
-"""Routes for the chat area (filled in by its issue)."""
+"""``POST /v1/chat/completions``: OpenAI's chat API in front of every provider, JSON and SSE.
 
+The body is read once and decoded once (msgspec). Errors before the first byte are ordinary JSON error
+responses (and may be retried or fall back to the next target); once a stream has started, a failure ends it
+with an error event and ``data: [DONE]``, never a silent truncated success. When the client disconnects,
+the generator is closed and the upstream response with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from typing import Any
 
-ROUTES: list[Any] = []
+import msgspec
+from litestar import Request, post
+from litestar.response import Response, Stream
+
+from vllora.errors import InvalidRequest, UpstreamProtocolError, VlloraError
+from vllora.providers import get_adapter
+from vllora.providers.base import JSON, StreamTranslator, Target
+from vllora.providers.openai_shapes import DONE_FRAME, error_frame
+from vllora.routing.router import Router
+from vllora.routing.upstream import UpstreamStream
+
+_decode = msgspec.json.decode
+_encode = msgspec.json.Encoder().encode
+ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+def decode_body(raw: bytes) -> JSON:
+    if not raw:
+        raise InvalidRequest("empty request body: send a JSON object")
+    try:
+        body = _decode(raw)
+    except msgspec.DecodeError as exc:
+        raise InvalidRequest(f"invalid JSON body: {exc}") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("the request body must be a JSON object")
+    return body
+
+
+def validate_chat(body: JSON) -> None:
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        raise InvalidRequest("'model' is required and must be a non-empty string", param="model")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise InvalidRequest("'messages' is required and must be a non-empty list", param="messages")
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict):
+            raise InvalidRequest(f"messages[{i}] must be an object", param=f"messages[{i}]")
+        if message.get("role") not in ROLES:
+            raise InvalidRequest(f"messages[{i}].role must be one of {', '.join(sorted(ROLES))}",
+                                 param=f"messages[{i}].role")
+    if "stream" in body and not isinstance(body["stream"], bool):
+        raise InvalidRequest("'stream' must be true or false", param="stream")
+    for key in ("max_tokens", "max_completion_tokens", "n"):
+        if key in body and body[key] is not None and (not isinstance(body[key], int) or isinstance(body[key], bool)
+                                                      or body[key] < 1):
+            raise InvalidRequest(f"'{key}' must be a positive integer", param=key)
+    for key in ("temperature", "top_p"):
+        if key in body and body[key] is not None and (not isinstance(body[key], int | float)
+                                                      or isinstance(body[key], bool)):
+            raise InvalidRequest(f"'{key}' must be a number", param=key)
+
+
+def json_response(payload: Any, headers: dict[str, str]) -> Response[bytes]:
+    return Response(_encode(payload), media_type="application/json", headers=headers)
+
+
+async def _open_stream(router: Router, target: Target, body: JSON, raw: bytes, stack: AsyncExitStack
+                       ) -> tuple[UpstreamStream, StreamTranslator]:
+    adapter = get_adapter(target.provider.adapter)
+    req = adapter.chat_request(body, target, raw)
+    inner = AsyncExitStack()
+    stream: UpstreamStream = await inner.enter_async_context(router.upstream.stream(
+        req, timeout_s=target.provider.timeout_s, connect_timeout_s=target.provider.connect_timeout_s))
+    if stream.status >= 400:
+        try:
+            from vllora.providers.base import UpstreamResponse
+
+            error_body = await stream.read_all()
+            raise adapter.map_error(UpstreamResponse(stream.status, stream.headers, error_body), target)
+        finally:
+            await inner.aclose()
+    stack.push_async_exit(inner)
+    return stream, adapter.chat_stream(target, body)
+
+
+async def _pump(stream: UpstreamStream, translator: StreamTranslator, stack: AsyncExitStack) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in stream.chunks:
+            for frame in translator.feed(chunk):
+                yield frame
+        for frame in translator.close():
+            yield frame
+    except VlloraError as exc:
+        yield error_frame(exc.to_openai())
+        yield DONE_FRAME
+    except Exception as exc:  # a broken frame from the provider must still end the stream visibly
+        err = UpstreamProtocolError(f"the provider's stream could not be read ({type(exc).__name__})")
+        yield error_frame(err.to_openai())
+        yield DONE_FRAME
+    finally:
+        await stack.aclose()
+
+
+@post("/v1/chat/completions", summary="Chat completions (OpenAI-compatible)", tags=["OpenAI"], status_code=200)
+async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] | Stream:
+    """Any chat model from the catalog, any provider: JSON or SSE (`stream: true`), tools, images."""
+    raw = await request.body()
+    body = decode_body(raw)
+    validate_chat(body)
+    router: Router = request.app.state.router
+    targets = router.resolve(body["model"], "chat")
+
+    if not body.get("stream"):
+        async def attempt(target: Target) -> JSON:
+            adapter = get_adapter(target.provider.adapter)
+            req = adapter.chat_request(body, target, raw)
+            resp = await router.upstream.send(req, timeout_s=target.provider.timeout_s,
+                                              connect_timeout_s=target.provider.connect_timeout_s)
+            if resp.status >= 400:
+                raise adapter.map_error(resp, target)
+            return adapter.chat_response(resp, target, body)
+
+        outcome = await router.run(targets, attempt)
+        return json_response(outcome.value, outcome.headers())
+
+    stack = AsyncExitStack()
+
+    async def open_attempt(target: Target) -> tuple[UpstreamStream, StreamTranslator]:
+        return await _open_stream(router, target, body, raw, stack)
+
+    try:
+        outcome = await router.run(targets, open_attempt)
+    except BaseException:
+        await stack.aclose()
+        raise
+    stream, translator = outcome.value
+    return Stream(_pump(stream, translator, stack), media_type="text/event-stream",
+                  headers={**SSE_HEADERS, **outcome.headers()})
+
+
+ROUTES: list[Any] = [chat_completions]

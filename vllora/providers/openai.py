@@ -1,0 +1,164 @@
+"""OpenAI and every OpenAI-compatible provider: passthrough with minimal parsing.
+
+Request bodies are forwarded byte for byte when the model name is unchanged (so fields vllora does not know
+keep working); streams are relayed frame by frame, touching only the usage chunk (to add ``cost``) and
+error frames. Compatible providers (Mistral, Groq, DeepSeek, xAI, Together, Fireworks, OpenRouter, Ollama)
+differ only in ``base_url`` and key, which come from their provider file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from vllora.cost import image_cost
+from vllora.errors import UpstreamProtocolError, UpstreamStatusError
+from vllora.providers.base import JSON, Target, UpstreamRequest, UpstreamResponse
+from vllora.providers.openai_shapes import DONE_FRAME, with_cost
+
+_decode = msgspec.json.decode
+_encode = msgspec.json.Encoder().encode
+
+
+def _headers(target: Target, stream: bool = False) -> dict[str, str]:
+    headers = {"content-type": "application/json", "accept": "text/event-stream" if stream else "application/json"}
+    headers.update(dict(target.provider.headers))
+    if target.provider.api_key:
+        headers["authorization"] = f"Bearer {target.provider.api_key}"
+    return headers
+
+
+def _body(body: JSON, target: Target, raw: bytes | None) -> bytes:
+    if raw is not None and body.get("model") == target.model:
+        return raw
+    return _encode({**body, "model": target.model})
+
+
+def parse_json(resp: UpstreamResponse, what: str) -> Any:
+    try:
+        return _decode(resp.body)
+    except msgspec.DecodeError:
+        raise UpstreamProtocolError(f"the provider's {what} was not JSON: {resp.body[:120]!r}") from None
+
+
+def retry_after(headers: Any) -> float | None:
+    """Seconds from ``retry-after-ms`` or ``retry-after`` (numbers only; HTTP dates are ignored)."""
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value:
+            try:
+                return max(0.0, float(value) * scale)
+            except ValueError:
+                continue
+    return None
+
+
+class OpenAIStream:
+    """Relay SSE frames as they arrive; add cost to the usage chunk; raise on an error frame."""
+
+    def __init__(self, target: Target) -> None:
+        self.pricing = target.pricing
+        self.buffer = b""
+        self.done = False
+
+    def feed(self, data: bytes) -> list[bytes]:
+        self.buffer += data
+        out: list[bytes] = []
+        while True:
+            cut = self.buffer.find(b"\n\n")
+            if cut < 0:
+                break
+            frame, self.buffer = self.buffer[:cut], self.buffer[cut + 2:]
+            out.extend(self._frame(frame.replace(b"\r", b"")))
+        return out
+
+    def _frame(self, frame: bytes) -> list[bytes]:
+        if not frame.strip() or self.done:
+            return []
+        if frame.startswith(b"data: [DONE]") or frame.startswith(b"data:[DONE]"):
+            self.done = True
+            return [DONE_FRAME]
+        if b'"error"' in frame and frame.startswith(b"data:"):
+            obj = _decode(frame[5:].strip())
+            if isinstance(obj, dict) and isinstance(obj.get("error"), dict):
+                err = obj["error"]
+                raise UpstreamStatusError(str(err.get("message") or "provider stream error"), status=502,
+                                          code=err.get("code") or err.get("type"))
+        if b'"usage":{' in frame and frame.startswith(b"data:"):
+            obj = _decode(frame[5:].strip())
+            if isinstance(obj, dict) and isinstance(obj.get("usage"), dict):
+                obj["usage"] = with_cost(obj["usage"], self.pricing)
+                return [b"data: " + _encode(obj) + b"\n\n"]
+        return [frame + b"\n\n"]
+
+    def close(self) -> list[bytes]:
+        out = self._frame(self.buffer.replace(b"\r", b"")) if self.buffer.strip() else []
+        self.buffer = b""
+        if not self.done:
+            self.done = True
+            out.append(DONE_FRAME)
+        return out
+
+
+class OpenAIAdapter:
+    name = "openai"
+
+    def chat_request(self, body: JSON, target: Target, raw: bytes | None = None) -> UpstreamRequest:
+        stream = bool(body.get("stream"))
+        return UpstreamRequest("POST", f"{target.provider.base_url}/chat/completions", _headers(target, stream),
+                               _body(body, target, raw), stream=stream)
+
+    def chat_response(self, resp: UpstreamResponse, target: Target, body: JSON) -> JSON:
+        data = parse_json(resp, "reply")
+        if not isinstance(data, dict):
+            raise UpstreamProtocolError("the provider's reply was not a JSON object")
+        if isinstance(data.get("usage"), dict):
+            data["usage"] = with_cost(data["usage"], target.pricing)
+        return data
+
+    def chat_stream(self, target: Target, body: JSON) -> OpenAIStream:
+        return OpenAIStream(target)
+
+    def map_error(self, resp: UpstreamResponse, target: Target) -> Exception:
+        message, type_, code, param = "", None, None, None
+        try:
+            data = _decode(resp.body)
+        except msgspec.DecodeError:
+            data = None
+        err = data.get("error") if isinstance(data, dict) else None
+        if isinstance(err, dict):
+            message = str(err.get("message") or "")
+            type_ = err.get("type") if isinstance(err.get("type"), str) else None
+            code = err.get("code") if isinstance(err.get("code"), str) else None
+            param = err.get("param") if isinstance(err.get("param"), str) else None
+        elif isinstance(err, str):
+            message = err
+        if not message:
+            snippet = resp.body[:200].decode("utf-8", "replace").strip()
+            message = f"{target.provider.id} answered {resp.status}" + (f": {snippet}" if snippet else "")
+        return UpstreamStatusError(message, status=resp.status, type=type_, code=code, param=param,
+                                   retry_after=retry_after(resp.headers), provider=target.provider.id)
+
+    def embeddings_request(self, body: JSON, target: Target) -> list[UpstreamRequest]:
+        return [UpstreamRequest("POST", f"{target.provider.base_url}/embeddings", _headers(target),
+                                _encode({**body, "model": target.model}))]
+
+    def embeddings_response(self, resps: list[UpstreamResponse], target: Target, body: JSON) -> JSON:
+        return self.chat_response(resps[0], target, body)
+
+    def images_request(self, body: JSON, target: Target) -> list[UpstreamRequest]:
+        return [UpstreamRequest("POST", f"{target.provider.base_url}/images/generations", _headers(target),
+                                _encode({**body, "model": target.model}))]
+
+    def images_response(self, resps: list[UpstreamResponse], target: Target, body: JSON) -> JSON:
+        data = parse_json(resps[0], "reply")
+        if not isinstance(data, dict):
+            raise UpstreamProtocolError("the provider's reply was not a JSON object")
+        usage = dict(data.get("usage") or {})
+        usage["cost"] = image_cost(len(data.get("data") or []), target.pricing)
+        data["usage"] = usage
+        return data
+
+
+ADAPTER = OpenAIAdapter()
