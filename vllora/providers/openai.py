@@ -8,6 +8,7 @@ differ only in ``base_url`` and key, which come from their provider file.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -18,6 +19,7 @@ from vllora.providers.base import JSON, Target, UpstreamRequest, UpstreamRespons
 from vllora.providers.openai_shapes import DONE_FRAME, with_cost
 
 _decode = msgspec.json.decode
+_NULL_USAGE = re.compile(rb'"usage"\s*:\s*null')
 _encode = msgspec.json.Encoder().encode
 
 
@@ -85,7 +87,7 @@ class OpenAIStream:
                 err = obj["error"]
                 raise UpstreamStatusError(str(err.get("message") or "provider stream error"), status=502,
                                           code=err.get("code") or err.get("type"))
-        if b'"usage":{' in frame and frame.startswith(b"data:"):
+        if b'"usage"' in frame and frame.startswith(b"data:") and not _NULL_USAGE.search(frame):
             obj = _decode(frame[5:].strip())
             if isinstance(obj, dict) and isinstance(obj.get("usage"), dict):
                 obj["usage"] = with_cost(obj["usage"], self.pricing)

@@ -53,7 +53,7 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
     ]
     middleware: list[Any] = [AccessLog]
     if settings.server.api_key:
-        middleware.append(DefineMiddleware(BearerAuth, api_key=settings.server.api_key))
+        middleware.append(DefineMiddleware(BearerAuth, api_key=settings.server.api_key))  # type: ignore[arg-type]
     app = Litestar(
         route_handlers=route_handlers,
         lifespan=[lifespan],

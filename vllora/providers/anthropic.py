@@ -1,0 +1,362 @@
+"""Anthropic Messages API <-> OpenAI chat completions (provider-wire.md section 1). Pure functions.
+
+Quirks handled: system messages lifted to top-level ``system``; ``max_tokens`` always sent (the request's,
+else the model's max output from the catalog, else 4096); tool results grouped into one user turn, first;
+tool-call ``arguments`` strings become ``input`` objects; ``response_format`` via a forced ``json_tool_call``
+tool whose input is returned as the message content; usage normalised (Anthropic's ``input_tokens`` excludes
+cache reads and writes); 529 overloaded becomes 503; named SSE events become OpenAI chunks, tool-call
+indexes counting tool calls only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from vllora.errors import CapabilityNotSupported, UpstreamProtocolError, UpstreamStatusError
+from vllora.providers import messages as msgs
+from vllora.providers.base import JSON, Target, UpstreamRequest, UpstreamResponse
+from vllora.providers.openai import retry_after
+from vllora.providers.openai_shapes import (
+    DONE_FRAME,
+    chunk,
+    completion,
+    include_usage,
+    max_tokens,
+    new_id,
+    now_s,
+    sse_frame,
+    tool_call,
+    usage,
+)
+from vllora.providers.sse import SSEParser
+
+VERSION = "2023-06-01"
+JSON_TOOL = "json_tool_call"
+DEFAULT_MAX_TOKENS = 4096
+FINISH = {"end_turn": "stop", "stop_sequence": "stop", "pause_turn": "stop", "max_tokens": "length",
+          "model_context_window_exceeded": "length", "tool_use": "tool_calls", "refusal": "content_filter"}
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.decode
+
+
+# --- request -----------------------------------------------------------------------------------------
+
+
+def _image_block(part: msgs.Part) -> JSON:
+    parsed = msgs.data_url(part.url, part.param)
+    if parsed is not None:
+        return {"type": "image", "source": {"type": "base64", "media_type": parsed.media_type, "data": parsed.data}}
+    if part.url.startswith(("http://", "https://")):
+        return {"type": "image", "source": {"type": "url", "url": part.url}}
+    raise msgs.InvalidRequest("image URLs must be data: or http(s): URLs", param=part.param)
+
+
+def _blocks(content: Any, param: str) -> list[JSON]:
+    return [{"type": "text", "text": p.text} if p.kind == "text" else _image_block(p) for p in msgs.parts(content, param)]
+
+
+def convert_messages(messages: list[JSON]) -> list[JSON]:
+    out: list[JSON] = []
+
+    def add(role: str, blocks: list[JSON]) -> None:
+        if not blocks:
+            return
+        if out and out[-1]["role"] == role:
+            out[-1]["content"].extend(blocks)
+        else:
+            out.append({"role": role, "content": blocks})
+
+    for i, m in enumerate(messages):
+        role = m.get("role")
+        if role in ("system", "developer"):
+            continue
+        if role == "user":
+            add("user", _blocks(m.get("content"), f"messages[{i}].content"))
+        elif role == "assistant":
+            text = msgs.content_text(m.get("content"), f"messages[{i}].content")
+            blocks: list[JSON] = [{"type": "text", "text": text}] if text else []
+            blocks += [{"type": "tool_use", "id": cid, "name": name, "input": args}
+                       for cid, name, args in msgs.tool_calls(m, i)]
+            add("assistant", blocks)
+        elif role in ("tool", "function"):
+            text = msgs.content_text(m.get("content"), f"messages[{i}].content")
+            call_id = m.get("tool_call_id") or m.get("name")
+            if not isinstance(call_id, str):
+                raise msgs.InvalidRequest(f"messages[{i}].tool_call_id is required", param=f"messages[{i}].tool_call_id")
+            block = {"type": "tool_result", "tool_use_id": call_id, "content": text}
+            if out and out[-1]["role"] == "user":  # keep tool_result blocks before any text of that turn
+                prev = out[-1]["content"]
+                at = next((k for k, b in enumerate(prev) if b["type"] != "tool_result"), len(prev))
+                prev.insert(at, block)
+            else:
+                out.append({"role": "user", "content": [block]})
+    return out
+
+
+def _tools(body: JSON) -> tuple[list[JSON] | None, JSON | None, bool]:
+    tools = [
+        {"name": t["function"]["name"], "description": t["function"].get("description", ""),
+         "input_schema": t["function"].get("parameters") or {"type": "object", "properties": {}}}
+        for t in body.get("tools") or [] if isinstance(t, dict) and isinstance(t.get("function"), dict)
+    ]
+    choice: JSON | None = None
+    tc = body.get("tool_choice")
+    if tc == "auto":
+        choice = {"type": "auto"}
+    elif tc == "none":
+        choice = {"type": "none"}
+    elif tc == "required":
+        choice = {"type": "any"}
+    elif isinstance(tc, dict) and isinstance(tc.get("function"), dict):
+        choice = {"type": "tool", "name": tc["function"].get("name")}
+    if body.get("parallel_tool_calls") is False and tools and (choice is None or choice["type"] != "none"):
+        choice = {**(choice or {"type": "auto"}), "disable_parallel_tool_use": True}
+    json_mode = False
+    fmt = body.get("response_format")
+    if isinstance(fmt, dict) and fmt.get("type") in ("json_object", "json_schema"):
+        schema = (fmt.get("json_schema") or {}).get("schema") if fmt["type"] == "json_schema" else None
+        tools.append({"name": JSON_TOOL, "description": "Reply with the requested JSON.",
+                      "input_schema": schema or {"type": "object", "additionalProperties": True}})
+        choice = {"type": "tool", "name": JSON_TOOL}
+        json_mode = True
+    return (tools or None), choice, json_mode
+
+
+def build_request(body: JSON, target: Target) -> JSON:
+    messages = body["messages"]
+    msgs.reject_n(body, "Anthropic")
+    out: JSON = {
+        "model": target.model,
+        "max_tokens": max_tokens(body) or target.max_output_tokens or DEFAULT_MAX_TOKENS,
+        "messages": convert_messages(messages),
+    }
+    system = msgs.system_text(messages)
+    if system:
+        out["system"] = system
+    if isinstance(body.get("temperature"), int | float):
+        out["temperature"] = min(float(body["temperature"]), 1.0)
+    elif isinstance(body.get("top_p"), int | float):
+        out["top_p"] = body["top_p"]
+    stop = msgs.stop_list(body)
+    if stop:
+        out["stop_sequences"] = stop
+    tools, choice, _ = _tools(body)
+    if tools:
+        out["tools"] = tools
+    if choice and (tools or choice["type"] == "none"):
+        out["tool_choice"] = choice
+    if isinstance(body.get("user"), str):
+        out["metadata"] = {"user_id": body["user"]}
+    if body.get("stream"):
+        out["stream"] = True
+    return out
+
+
+def _headers(target: Target) -> dict[str, str]:
+    headers = {"content-type": "application/json", "anthropic-version": VERSION, **dict(target.provider.headers)}
+    if target.provider.api_key:
+        headers["x-api-key"] = target.provider.api_key
+    return headers
+
+
+# --- response ----------------------------------------------------------------------------------------
+
+
+def map_usage(u: JSON, pricing: Any) -> JSON:
+    read = int(u.get("cache_read_input_tokens") or 0)
+    write = int(u.get("cache_creation_input_tokens") or 0)
+    prompt = int(u.get("input_tokens") or 0) + read + write
+    return usage(prompt, int(u.get("output_tokens") or 0), cached_tokens=read, cache_write_tokens=write, pricing=pricing)
+
+
+def translate_response(data: JSON, target: Target, json_mode: bool, created: int | None = None) -> JSON:
+    texts: list[str] = []
+    thinking: list[str] = []
+    calls: list[JSON] = []
+    for block in data.get("content") or []:
+        kind = block.get("type")
+        if kind == "text":
+            texts.append(block.get("text", ""))
+        elif kind == "thinking":
+            thinking.append(block.get("thinking", ""))
+        elif kind == "tool_use":
+            if json_mode and block.get("name") == JSON_TOOL:
+                texts.append(_encode(block.get("input") or {}).decode())
+            else:
+                calls.append(tool_call(block["id"], block["name"], _encode(block.get("input") or {}).decode()))
+    finish = FINISH.get(data.get("stop_reason") or "end_turn", "stop")
+    if json_mode and finish == "tool_calls" and not calls:
+        finish = "stop"
+    return completion(
+        id=str(data.get("id") or new_id()), model=str(data.get("model") or target.model),
+        content="".join(texts) if texts else None, finish_reason=finish,
+        usage_obj=map_usage(data.get("usage") or {}, target.pricing), tool_calls=calls or None, created=created,
+        reasoning_content="".join(thinking) or None,
+    )
+
+
+class AnthropicStream:
+    def __init__(self, target: Target, body: JSON, created: int | None = None) -> None:
+        self.target = target
+        self.parser = SSEParser()
+        self.created: int = created if created is not None else now_s()
+        self.id = new_id()
+        self.model = target.model
+        self.want_usage = include_usage(body)
+        self.json_mode = _tools(body)[2]
+        self.tool_index: dict[int, int] = {}
+        self.json_blocks: set[int] = set()
+        self.usage_in: JSON = {}
+        self.output_tokens = 0
+        self.finish: str | None = None
+        self.started = False
+        self.stopped = False
+
+    def _chunk(self, delta: JSON | None = None, finish: str | None = None) -> bytes:
+        return sse_frame(chunk(id=self.id, model=self.model, created=self.created, delta=delta, finish_reason=finish))
+
+    def feed(self, data: bytes) -> list[bytes]:
+        out: list[bytes] = []
+        for event in self.parser.feed(data):
+            out.extend(self._event(event.event, event.data))
+        return out
+
+    def _event(self, name: str | None, data: str) -> list[bytes]:
+        if not data or self.stopped:
+            return []
+        try:
+            obj = _decode(data)
+        except msgspec.DecodeError:
+            raise UpstreamProtocolError("Anthropic sent an undecodable stream event") from None
+        kind = obj.get("type") or name
+        if kind == "message_start":
+            msg = obj.get("message") or {}
+            self.id = str(msg.get("id") or self.id)
+            self.model = str(msg.get("model") or self.model)
+            self.usage_in = dict(msg.get("usage") or {})
+            self.started = True
+            return [self._chunk({"role": "assistant", "content": ""})]
+        if kind == "content_block_start":
+            block = obj.get("content_block") or {}
+            if block.get("type") == "tool_use":
+                if self.json_mode and block.get("name") == JSON_TOOL:
+                    self.json_blocks.add(obj["index"])
+                    return []
+                idx = len(self.tool_index)
+                self.tool_index[obj["index"]] = idx
+                return [self._chunk({"tool_calls": [{"index": idx, "id": block["id"], "type": "function",
+                                                     "function": {"name": block["name"], "arguments": ""}}]})]
+            return []
+        if kind == "content_block_delta":
+            delta = obj.get("delta") or {}
+            dtype = delta.get("type")
+            if dtype == "text_delta":
+                return [self._chunk({"content": delta.get("text", "")})]
+            if dtype == "input_json_delta":
+                fragment = delta.get("partial_json", "")
+                if obj.get("index") in self.json_blocks:
+                    return [self._chunk({"content": fragment})] if fragment else []
+                tool_idx = self.tool_index.get(obj.get("index", -1))
+                if tool_idx is None:
+                    return []
+                return [self._chunk({"tool_calls": [{"index": tool_idx, "function": {"arguments": fragment}}]})]
+            if dtype == "thinking_delta":
+                return [self._chunk({"reasoning_content": delta.get("thinking", "")})]
+            return []
+        if kind == "message_delta":
+            reason = (obj.get("delta") or {}).get("stop_reason")
+            if reason:
+                self.finish = FINISH.get(reason, "stop")
+            u = obj.get("usage") or {}
+            self.output_tokens = int(u.get("output_tokens") or self.output_tokens)
+            for key in ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"):
+                if u.get(key) is not None:
+                    self.usage_in[key] = u[key]
+            return []
+        if kind == "message_stop":
+            return self._finish()
+        if kind == "error":
+            err = obj.get("error") or {}
+            etype = str(err.get("type") or "api_error")
+            status = {"overloaded_error": 503, "rate_limit_error": 429}.get(etype, 502)
+            raise UpstreamStatusError(str(err.get("message") or "Anthropic stream error"), status=status, code=etype)
+        return []  # ping, content_block_stop, unknown events
+
+    def _finish(self) -> list[bytes]:
+        self.stopped = True
+        finish = self.finish or "stop"
+        if self.json_mode and finish == "tool_calls" and not self.tool_index:
+            finish = "stop"
+        out = [self._chunk({}, finish)]
+        if self.want_usage:
+            u = map_usage({**self.usage_in, "output_tokens": self.output_tokens}, self.target.pricing)
+            out.append(sse_frame(chunk(id=self.id, model=self.model, created=self.created, usage_obj=u,
+                                       usage_only=True)))
+        out.append(DONE_FRAME)
+        return out
+
+    def close(self) -> list[bytes]:
+        out: list[bytes] = []
+        for event in self.parser.close():
+            out.extend(self._event(event.event, event.data))
+        if self.stopped:
+            return out
+        if self.started:
+            raise UpstreamProtocolError("Anthropic's stream ended before message_stop")
+        raise UpstreamProtocolError("Anthropic's stream ended without any event")
+
+
+# --- adapter -----------------------------------------------------------------------------------------
+
+
+class AnthropicAdapter:
+    name = "anthropic"
+
+    def chat_request(self, body: JSON, target: Target, raw: bytes | None = None) -> UpstreamRequest:
+        payload = build_request(body, target)
+        return UpstreamRequest("POST", f"{target.provider.base_url}/v1/messages", _headers(target), _encode(payload),
+                               stream=bool(body.get("stream")))
+
+    def chat_response(self, resp: UpstreamResponse, target: Target, body: JSON) -> JSON:
+        try:
+            data = _decode(resp.body)
+        except msgspec.DecodeError:
+            raise UpstreamProtocolError("Anthropic's reply was not JSON") from None
+        if not isinstance(data, dict):
+            raise UpstreamProtocolError("Anthropic's reply was not a JSON object")
+        return translate_response(data, target, _tools(body)[2])
+
+    def chat_stream(self, target: Target, body: JSON) -> AnthropicStream:
+        return AnthropicStream(target, body)
+
+    def map_error(self, resp: UpstreamResponse, target: Target) -> Exception:
+        etype, message = None, ""
+        try:
+            data = _decode(resp.body)
+            err = data.get("error") if isinstance(data, dict) else None
+            if isinstance(err, dict):
+                etype, message = err.get("type"), str(err.get("message") or "")
+        except msgspec.DecodeError:
+            pass
+        if not message:
+            message = f"Anthropic answered {resp.status}: {resp.body[:200].decode('utf-8', 'replace')}".rstrip(": ")
+        status = 503 if resp.status == 529 else resp.status
+        return UpstreamStatusError(message, status=status, code=etype or ("overloaded_error" if resp.status == 529 else None),
+                                   retry_after=retry_after(resp.headers), provider=target.provider.id)
+
+    def embeddings_request(self, body: JSON, target: Target) -> list[UpstreamRequest]:
+        raise CapabilityNotSupported("Anthropic has no embeddings API", param="model")
+
+    def embeddings_response(self, resps: list[UpstreamResponse], target: Target, body: JSON) -> JSON:
+        raise CapabilityNotSupported("Anthropic has no embeddings API", param="model")
+
+    def images_request(self, body: JSON, target: Target) -> list[UpstreamRequest]:
+        raise CapabilityNotSupported("Anthropic has no image generation API", param="model")
+
+    def images_response(self, resps: list[UpstreamResponse], target: Target, body: JSON) -> JSON:
+        raise CapabilityNotSupported("Anthropic has no image generation API", param="model")
+
+
+ADAPTER = AnthropicAdapter()
