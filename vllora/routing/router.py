@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from vllora.catalog import Catalog
 from vllora.errors import CapabilityNotSupported, InvalidRequest, ModelNotFound, ProviderNotConfigured, VlloraError
-from vllora.providers.base import Target
+from vllora.providers.base import Target, UpstreamRequest, UpstreamResponse
 from vllora.routing.preference import order_offerings
 from vllora.routing.retry import delay_for, moves_on
 from vllora.routing.upstream import UpstreamClient
@@ -97,6 +97,19 @@ class Router:
             names = " and ".join(provider.credential_env) or "its credentials"
             raise ProviderNotConfigured(
                 f"provider {provider.id!r} has no credentials: set {names} (or configure it in --config)")
+
+    async def send_all(self, target: Target, requests: list[UpstreamRequest]) -> list[UpstreamResponse]:
+        """Send one attempt's requests concurrently (Titan embeddings fan out); the first error wins."""
+        from vllora.providers import get_adapter
+
+        provider = target.provider
+        responses = await asyncio.gather(*(
+            self.upstream.send(r, timeout_s=provider.timeout_s, connect_timeout_s=provider.connect_timeout_s)
+            for r in requests))
+        for resp in responses:
+            if resp.status >= 400:
+                raise get_adapter(provider.adapter).map_error(resp, target)
+        return list(responses)
 
     # attempts -------------------------------------------------------------------------------------------
     async def run(self, targets: list[Target], attempt: Callable[[Target], Awaitable[T]]) -> Outcome:

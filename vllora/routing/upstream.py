@@ -54,6 +54,13 @@ class UpstreamClient(Protocol):
         ...
 
 
+def _url(url: str) -> Any:
+    """Send the URL exactly as built: adapters percent-encode (and sign) paths; yarl must not re-quote them."""
+    import yarl
+
+    return yarl.URL(url, encoded=True)
+
+
 def _host(url: str) -> str:
     return urlsplit(url).netloc or url
 
@@ -94,7 +101,7 @@ class AiohttpUpstream:
 
         session = self._client()
         try:
-            async with session.request(req.method, req.url, data=req.body or None, headers=req.headers,
+            async with session.request(req.method, _url(req.url), data=req.body or None, headers=req.headers,
                                        timeout=self._timeout(timeout_s, connect_timeout_s, False)) as resp:
                 body = await resp.read()
                 headers = {k.lower(): v for k, v in resp.headers.items()}
@@ -109,7 +116,7 @@ class AiohttpUpstream:
 
         session = self._client()
         try:
-            ctx = session.request(req.method, req.url, data=req.body or None, headers=req.headers,
+            ctx = session.request(req.method, _url(req.url), data=req.body or None, headers=req.headers,
                                   timeout=self._timeout(timeout_s, connect_timeout_s, True))
             resp = await ctx.__aenter__()
         except (TimeoutError, aiohttp.ClientError) as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get
+from litestar.params import FromPath, FromQuery
 from litestar.response import Response
 
 from vllora.errors import InvalidRequest, ModelNotFound
@@ -19,8 +20,8 @@ def _views(request: Request[Any, Any, Any]) -> CatalogViews:
 
 
 @get("/api/models", summary="List models", tags=["Models API"], sync_to_thread=False)
-def list_models(request: Request[Any, Any, Any], provider: str | None = None,
-                capability: str | None = None) -> Response[bytes]:
+def list_models(request: Request[Any, Any, Any], provider: FromQuery[str | None] = None,
+                capability: FromQuery[str | None] = None) -> Response[bytes]:
     """All models from the catalog, optionally filtered by provider and capability (combinable).
 
     `provider`: openai, anthropic, gemini, bedrock, ... (`vllora` for virtual models from `routes:`).
@@ -38,7 +39,7 @@ def list_models(request: Request[Any, Any, Any], provider: str | None = None,
 
 
 @get("/api/models/{model_id:path}", summary="Get one model", tags=["Models API"], sync_to_thread=False)
-def get_model(request: Request[Any, Any, Any], model_id: str) -> Response[bytes]:
+def get_model(request: Request[Any, Any, Any], model_id: FromPath[str]) -> Response[bytes]:
     """One model by id, alias or `provider/id` (ids may contain `:` and `/`)."""
     ref = model_id.lstrip("/")
     body = _views(request).by_ref.get(ref)
@@ -60,7 +61,7 @@ def openai_list(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 @get("/v1/models/{model_id:path}", summary="Get a model (OpenAI shape)", tags=["OpenAI"], sync_to_thread=False)
-def openai_get(request: Request[Any, Any, Any], model_id: str) -> Response[bytes]:
+def openai_get(request: Request[Any, Any, Any], model_id: FromPath[str]) -> Response[bytes]:
     ref = model_id.lstrip("/")
     body = _views(request).openai_by_ref.get(ref)
     if body is None:
