@@ -32,30 +32,60 @@ def _names(value: Any) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value or ())
 
 
-def interpolate(value: Any, environ: Mapping[str, str], where: str) -> Any:
-    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string of a parsed config value."""
-    if isinstance(value, dict):
-        return {k: interpolate(v, environ, where) for k, v in value.items()}
-    if isinstance(value, list):
-        return [interpolate(v, environ, where) for v in value]
-    if not isinstance(value, str):
-        return value
+_PLACEHOLDER = "__vllora_var_{}__"
+_PLACEHOLDER_RE = re.compile(r"__vllora_var_(\d+)__")
+
+
+def _protect(text: str, path: Path, environ: Mapping[str, str]) -> tuple[str, list[str]]:
+    """Replace each ``${VAR}`` / ``${VAR:-default}`` by a YAML-safe placeholder; return the values in order.
+
+    Interpolating before parsing lets ``{api_key: ${KEY:-}}`` work inside flow mappings (as DESIGN.md writes
+    it) while a value with YAML syntax in it (``#``, ``: ``, braces) can never change the file's structure.
+    """
+    values: list[str] = []
 
     def repl(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
         if name in environ:
-            return environ[name]
-        if default is not None:
-            return default
-        raise ConfigError(f"{where}: ${{{name}}} is not set; export {name} or write ${{{name}:-default}}")
+            values.append(environ[name])
+        elif default is not None:
+            values.append(default)
+        else:
+            line = text.count("\n", 0, match.start()) + 1
+            col = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+            raise ConfigError(f"{path}:{line}:{col}: ${{{name}}} is not set; export {name} or write ${{{name}:-default}}")
+        return _PLACEHOLDER.format(len(values) - 1)
 
-    return _VAR.sub(repl, value)
+    return _VAR.sub(repl, text), values
+
+
+def _restore(value: Any, values: list[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _restore(v, values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_restore(v, values) for v in value]
+    if not isinstance(value, str) or "__vllora_var_" not in value:
+        return value
+    whole = _PLACEHOLDER_RE.fullmatch(value)
+    if whole is not None:  # the whole scalar came from a variable: type it like YAML would (60 -> int)
+        raw = values[int(whole.group(1))]
+        typed = _scalar_type(raw)
+        return typed
+    return _PLACEHOLDER_RE.sub(lambda m: values[int(m.group(1))], value)
+
+
+def _scalar_type(raw: str) -> Any:
+    import yaml
+
+    try:
+        typed = yaml.safe_load(raw) if raw and "\n" not in raw else raw
+    except yaml.YAMLError:
+        return raw
+    return typed if isinstance(typed, bool | int | float) else raw
 
 
 def read_config(path: Path, environ: Mapping[str, str]) -> tuple[dict[str, Any], Any]:
     """Parse, interpolate and schema-check a config file. Errors name the file, line and column."""
-    from jsonschema import Draft202012Validator
-
     from vllora.catalog.build import _validator, schemas_dir
     from vllora.catalog.loader import load_document
     from vllora.catalog.rules import schema_problems
@@ -64,30 +94,19 @@ def read_config(path: Path, environ: Mapping[str, str]) -> tuple[dict[str, Any],
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
-    doc = load_document(text, str(path))
+    protected, values = _protect(text, path, environ)
+    doc = load_document(protected, str(path))
     if doc.problems:
         raise ConfigError(doc.problems[0].format_text())
     if doc.value is None or doc.value == {}:
         return {}, doc
     if not isinstance(doc.value, dict):
         raise ConfigError(f"{path}:1:1: the config file must be a YAML mapping (providers:, routes:, server:)")
-    # interpolate value by value so a missing variable names its own line
-    resolved = _interpolate_with_lines(doc.value, doc, environ, "")
-    doc.value = resolved
-    validator: Draft202012Validator = _validator(schemas_dir() / "config.schema.json")
-    problems = schema_problems(doc, validator)
+    doc.value = _restore(doc.value, values)
+    problems = schema_problems(doc, _validator(schemas_dir() / "config.schema.json"))
     if problems:
         raise ConfigError("\n".join(p.format_text() for p in problems))
-    return resolved, doc
-
-
-def _interpolate_with_lines(value: Any, doc: Any, environ: Mapping[str, str], pointer: str) -> Any:
-    if isinstance(value, dict):
-        return {k: _interpolate_with_lines(v, doc, environ, f"{pointer}/{k}") for k, v in value.items()}
-    if isinstance(value, list):
-        return [_interpolate_with_lines(v, doc, environ, f"{pointer}/{i}") for i, v in enumerate(value)]
-    line, col = doc.where(pointer)
-    return interpolate(value, environ, f"{doc.path}:{line}:{col}")
+    return doc.value, doc
 
 
 def _provider(entry: Mapping[str, Any], conf: Mapping[str, Any], environ: Mapping[str, str]) -> ProviderSettings:

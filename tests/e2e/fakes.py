@@ -45,7 +45,7 @@ def last_text(body: dict[str, Any]) -> str:
         for part in reversed(content or []):
             if isinstance(part, dict) and isinstance(part.get("text"), str):
                 return part["text"]
-            if isinstance(part, dict) and ("tool_result" == part.get("type") or "toolResult" in part or "functionResponse" in part):
+            if isinstance(part, dict) and (part.get("type") == "tool_result" or "toolResult" in part or "functionResponse" in part):
                 return "after-tool"
     return ""
 
@@ -251,7 +251,7 @@ class FakeUpstream:
         if not self.verify_sigv4(request, raw):
             return web.json_response({"message": "The request signature we calculated does not match"}, status=403,
                                      headers={"x-amzn-errortype": "InvalidSignatureException:http://internal.amazon.com/"})
-        model, action = request.match_info["model"], request.match_info["action"]
+        _model, action = request.match_info["model"], request.match_info["action"]
         if action == "invoke":
             if "inputText" in body:
                 return web.json_response({"embedding": [float(len(body["inputText"])), 0.0], "inputTextTokenCount": 3})

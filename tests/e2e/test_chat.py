@@ -64,9 +64,9 @@ def test_tool_call_and_result_round_trip(client: Any, provider: str, upstream: F
     assert follow.choices[0].message.content == "echo: after-tool"
     sent = upstream.seen[-1][1]
     if provider == "gemini":  # the thought signature came back on the function call part
-        fc = [p for c in sent["contents"] for p in c["parts"] if "functionCall" in p][0]
+        fc = next(p for c in sent["contents"] for p in c["parts"] if "functionCall" in p)
         assert fc["thoughtSignature"] == "c2lnbmF0dXJl"
-        resp = [p for c in sent["contents"] for p in c["parts"] if "functionResponse" in p][0]
+        resp = next(p for c in sent["contents"] for p in c["parts"] if "functionResponse" in p)
         assert resp["functionResponse"]["name"] == "get_weather"
 
 

@@ -29,8 +29,9 @@ def _newest_mtime(*roots: Path) -> float:
     return newest
 
 
-def artifact_is_stale(artifact: Path = ARTIFACT_PATH) -> bool:
+def artifact_is_stale(artifact: Path | None = None) -> bool:
     """True in a source checkout when the artifact is missing or older than a registry or schema file."""
+    artifact = artifact or ARTIFACT_PATH
     if not SOURCE_REGISTRY.is_dir():
         return False
     try:

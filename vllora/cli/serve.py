@@ -64,7 +64,7 @@ def command(host: str | None, port: int | None, config: Path | None, registry: P
         f"vllora serving {views.model_count} models from {len(settings.providers)} providers"
         f"{f' and {views.route_count} routes' if views.route_count else ''} on http://{host}:{port}\n"
         f"  credentials: {', '.join(ready) or 'none'}"
-        f"{f' | not configured: {chr(44).join(missing)}' if missing else ''}",
+        + (f" | not configured: {', '.join(missing)}" if missing else ""),
         err=True,
     )
     import uvicorn
@@ -76,7 +76,38 @@ def command(host: str | None, port: int | None, config: Path | None, registry: P
         os.environ["VLLORA_REGISTRY"] = str(registry.resolve()) if registry else ""
         uvicorn.run("vllora.server.asgi:app_factory", factory=True, workers=workers, **options)  # type: ignore[arg-type]
     else:
-        uvicorn.run(app, **options)  # type: ignore[arg-type]
+        server = _graceful_server_class()(uvicorn.Config(app, **options))  # type: ignore[arg-type]
+        server.run()
+
+
+def _graceful_server_class() -> type:
+    import contextlib
+    import signal
+    import threading
+    from collections.abc import Iterator
+
+    import uvicorn
+
+    class GracefulServer(uvicorn.Server):
+        """SIGTERM/SIGINT: stop accepting, let in-flight requests finish (up to 30 s), then exit 0.
+
+        uvicorn re-raises the signal after shutting down, which makes the exit status -15; a gateway that
+        shut down cleanly should report success to its supervisor.
+        """
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    return GracefulServer
 
 
 def _fail(message: str) -> None:
