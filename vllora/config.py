@@ -190,15 +190,10 @@ def check_routes(routes: Mapping[str, RouteSettings], catalog: Catalog, doc: Any
         for i, target in enumerate(route.targets):
             if target in routes:
                 continue
-            provider, model = catalog.split_ref(target)
-            if provider is None and "/" in target and target.split("/", 1)[0] not in catalog.providers \
-                    and not catalog.find(target):
-                raise ConfigError(f"{at(f'/routes/{name}/targets/{i}')}: unknown provider in {target!r}; known: "
-                                  f"{', '.join(catalog.providers)}")
             if not catalog.find(target):
                 raise ConfigError(f"{at(f'/routes/{name}/targets/{i}')}: route {name!r} names unknown model "
-                                  f"{target!r}; use provider/model with a model from `vllora list`")
-            _ = model
+                                  f"{target!r}; use provider/model with a model from `vllora list` "
+                                  f"(providers: {', '.join(catalog.providers)})")
     state: dict[str, int] = {}
 
     def visit(name: str, trail: list[str]) -> None:
