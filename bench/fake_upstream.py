@@ -1,0 +1,76 @@
+"""An instant OpenAI-compatible upstream for benchmarks (raw asyncio + uvloop: it must never be the bottleneck).
+
+``python bench/fake_upstream.py --port 18080`` answers ``POST /v1/chat/completions`` with a fixed completion,
+or a fixed 8-chunk SSE stream when the body contains ``"stream":true``. ``--delay-ms`` adds latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+COMPLETION = (b'{"id":"chatcmpl-bench","object":"chat.completion","created":1,"model":"gpt-4o","choices":[{"index":0,'
+              b'"message":{"role":"assistant","content":"Hello there"},"finish_reason":"stop"}],'
+              b'"usage":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12}}')
+CHUNK = b'data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[{"index":0,"delta":{"content":"tok"},"finish_reason":null}]}\n\n'
+STREAM = CHUNK * 8 + b'data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":8,"total_tokens":17}}\n\ndata: [DONE]\n\n'
+
+
+def response(body: bytes, content_type: bytes) -> bytes:
+    return (b"HTTP/1.1 200 OK\r\ncontent-type: " + content_type + b"\r\ncontent-length: " + str(len(body)).encode()
+            + b"\r\nconnection: keep-alive\r\n\r\n" + body)
+
+
+JSON_RESPONSE = response(COMPLETION, b"application/json")
+SSE_RESPONSE = response(STREAM, b"text/event-stream")
+
+
+class Upstream(asyncio.Protocol):
+    delay = 0.0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport: asyncio.Transport = transport  # type: ignore[assignment]
+        self.buffer = b""
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while True:
+            head_end = self.buffer.find(b"\r\n\r\n")
+            if head_end < 0:
+                return
+            head = self.buffer[:head_end].lower()
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            total = head_end + 4 + length
+            if len(self.buffer) < total:
+                return
+            body = self.buffer[head_end + 4:total]
+            self.buffer = self.buffer[total:]
+            reply = SSE_RESPONSE if b'"stream":true' in body.replace(b" ", b"") else JSON_RESPONSE
+            if self.delay:
+                asyncio.get_running_loop().call_later(self.delay, self.transport.write, reply)
+            else:
+                self.transport.write(reply)
+
+
+async def main(port: int, delay_ms: float) -> None:
+    Upstream.delay = delay_ms / 1000
+    server = await asyncio.get_running_loop().create_server(Upstream, "127.0.0.1", port, backlog=1024)
+    async with server:
+        await server.serve_forever()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=18080)
+    parser.add_argument("--delay-ms", type=float, default=0.0)
+    args = parser.parse_args()
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    asyncio.run(main(args.port, args.delay_ms))

@@ -1,0 +1,254 @@
+"""One command, one table: no gateway vs vllora vs LiteLLM's proxy against the same instant local upstream.
+
+    make bench                      # or: .venv/bin/python bench/run.py [--workers 2] [--no-litellm] [--duration 5]
+
+Starts ``bench/fake_upstream.py``, ``vllora serve`` (pointed at it through OPENAI_BASE_URL) and, unless
+``--no-litellm``, LiteLLM's proxy installed into ``bench/.venv-litellm`` (created on first run) with a
+config for the same upstream. Measures with wrk (``apt-get install wrk``; a Python client is used when it is
+missing): requests/s, p50, p99 for chat JSON, chat streaming and the model list, at 1 and 32 connections;
+time from process start to ready; RSS after start and after the load; the delay streams add to the first
+chunk. Everything binds to 127.0.0.1. Numbers are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+LITELLM_VENV = BENCH / ".venv-litellm"
+KEY = "sk-bench-master-key-0123456789"
+AUTH = {"Authorization": f"Bearer {KEY}"}  # both gateways run with a bearer key (LiteLLM refuses to start without)
+CHAT = '{"model":"gpt-4o","messages":[{"role":"user","content":"Hello"}]}'
+STREAM = '{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"Hello"}]}'
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children (uvicorn workers), in MB."""
+    total = 0
+    pids = [pid]
+    try:
+        pids += [int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()]
+    except FileNotFoundError:
+        pass
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except FileNotFoundError:
+            continue
+    return total / 1024
+
+
+@contextmanager
+def process(cmd: list[str], env: dict[str, str], ready_url: str, timeout: float = 120) -> Iterator[tuple[subprocess.Popen[bytes], float]]:
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = start + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{cmd[0]} exited: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}")
+            try:
+                if httpx.get(ready_url, timeout=0.5).status_code < 500:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"{cmd[0]} not ready after {timeout}s")
+            time.sleep(0.01)
+        yield proc, time.perf_counter() - start
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def wrk(url: str, body: str | None, connections: int, seconds: float, headers: dict[str, str]) -> tuple[float, float, float]:
+    """(requests/s, p50 ms, p99 ms)"""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        if body is not None:
+            script.write(f"wrk.method = 'POST'\nwrk.body = '{body}'\nwrk.headers['Content-Type'] = 'application/json'\n")
+        for k, v in headers.items():
+            script.write(f"wrk.headers['{k}'] = '{v}'\n")
+    threads = min(2, connections)
+    out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "-s", script.name, url],
+                         capture_output=True, text=True).stdout
+    os.unlink(script.name)
+
+    def ms(label: str) -> float:
+        m = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", out)
+        if not m:
+            return float("nan")
+        return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        print(f"  warning: {errors.group(1)} non-2xx answers from {url}", file=sys.stderr)
+    return (float(rps.group(1)) if rps else 0.0), ms("50%"), ms("99%")
+
+
+async def _python_load(url: str, body: str | None, connections: int, seconds: float, headers: dict[str, str]) -> tuple[float, float, float]:
+    import aiohttp
+
+    latencies: list[float] = []
+    stop = time.perf_counter() + seconds
+
+    async def worker(session: aiohttp.ClientSession) -> None:
+        while time.perf_counter() < stop:
+            t0 = time.perf_counter()
+            if body is None:
+                async with session.get(url, headers=headers) as r:
+                    await r.read()
+            else:
+                async with session.post(url, data=body, headers={"content-type": "application/json", **headers}) as r:
+                    await r.read()
+            latencies.append(time.perf_counter() - t0)
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections)) as session:
+        await asyncio.gather(*(worker(session) for _ in range(connections)))
+    latencies.sort()
+    n = len(latencies)
+    return n / seconds, latencies[n // 2] * 1000, latencies[int(n * 0.99)] * 1000
+
+
+def load(url: str, body: str | None, connections: int, seconds: float, headers: dict[str, str] | None = None) -> tuple[float, float, float]:
+    headers = headers or {}
+    if shutil.which("wrk"):
+        return wrk(url, body, connections, seconds, headers)
+    return asyncio.run(_python_load(url, body, connections, seconds, headers))
+
+
+async def first_chunk_delay(url: str, headers: dict[str, str]) -> float:
+    """Milliseconds from request to the first streamed byte (the upstream sends its first chunk at once)."""
+    import aiohttp
+
+    samples = []
+    async with aiohttp.ClientSession() as session:
+        for _ in range(50):
+            t0 = time.perf_counter()
+            async with session.post(url, data=STREAM, headers={"content-type": "application/json", **headers}) as r:
+                await r.content.readany()
+                samples.append((time.perf_counter() - t0) * 1000)
+                await r.read()
+    samples.sort()
+    return samples[len(samples) // 2]
+
+
+def ensure_litellm() -> Path | None:
+    exe = LITELLM_VENV / "bin" / "litellm"
+    if exe.exists():
+        return exe
+    print("installing LiteLLM's proxy into bench/.venv-litellm (first run only) ...", file=sys.stderr)
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(LITELLM_VENV)], check=True)
+        subprocess.run([str(LITELLM_VENV / "bin" / "pip"), "install", "-q", "litellm[proxy]"], check=True, timeout=900)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+        print(f"  LiteLLM unavailable: {exc}", file=sys.stderr)
+        return None
+    return exe if exe.exists() else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
+    parser.add_argument("--workers", type=int, default=1, help="vllora worker processes")
+    parser.add_argument("--no-litellm", action="store_true", help="skip LiteLLM's proxy")
+    parser.add_argument("--soak", type=int, default=100_000, help="requests before the final RSS reading")
+    args = parser.parse_args()
+
+    rows: list[tuple[str, str, int, float, float, float]] = []
+    facts: list[tuple[str, str, str]] = []
+    up_port, gw_port = free_port(), free_port()
+    upstream = f"http://127.0.0.1:{up_port}"
+    base_env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    py = sys.executable
+
+    with process([py, str(BENCH / "fake_upstream.py"), "--port", str(up_port)], base_env, f"{upstream}/health"):
+        for conns in (1, 32):
+            rows.append(("chat JSON", "no gateway", conns, *load(f"{upstream}/v1/chat/completions", CHAT, conns, args.duration)))
+            rows.append(("chat stream", "no gateway", conns, *load(f"{upstream}/v1/chat/completions", STREAM, conns, args.duration)))
+        direct_first = asyncio.run(first_chunk_delay(f"{upstream}/v1/chat/completions", {}))
+
+        env = {**base_env, "OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": f"{upstream}/v1", "VLLORA_API_KEY": KEY}
+        cmd = [str(ROOT / ".venv" / "bin" / "vllora"), "serve", "--port", str(gw_port), "--log-level", "warning",
+               "--workers", str(args.workers)]
+        with process(cmd, env, f"http://127.0.0.1:{gw_port}/health") as (proc, ready):
+            facts.append(("vllora", "time to ready", f"{ready * 1000:.0f} ms"))
+            facts.append(("vllora", "RSS after start", f"{rss_mb(proc.pid):.0f} MB"))
+            url = f"http://127.0.0.1:{gw_port}"
+            for conns in (1, 32):
+                rows.append(("chat JSON", "vllora", conns, *load(f"{url}/v1/chat/completions", CHAT, conns, args.duration, AUTH)))
+                rows.append(("chat stream", "vllora", conns, *load(f"{url}/v1/chat/completions", STREAM, conns, args.duration, AUTH)))
+                rows.append(("model list", "vllora", conns, *load(f"{url}/api/models?capability=chat", None, conns, args.duration, AUTH)))
+            gw_first = asyncio.run(first_chunk_delay(f"{url}/v1/chat/completions", AUTH))
+            facts.append(("vllora", "first stream chunk added", f"{gw_first - direct_first:.2f} ms (p50)"))
+            rss_10k = rss_mb(proc.pid)
+            rps = rows[-2][3] or 1000
+            load(f"{url}/v1/chat/completions", CHAT, 32, max(2.0, args.soak / rps), AUTH)
+            facts.append(("vllora", f"RSS after ~{args.soak:,} more requests", f"{rss_mb(proc.pid):.0f} MB (was {rss_10k:.0f} MB)"))
+
+        litellm = None if args.no_litellm else ensure_litellm()
+        if litellm is not None:
+            lport = free_port()
+            with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as cfg:
+                cfg.write("model_list:\n  - model_name: gpt-4o\n    litellm_params:\n      model: openai/gpt-4o\n"
+                          f"      api_base: {upstream}/v1\n      api_key: sk-bench\n"
+                          "litellm_settings:\n  telemetry: false\n")
+            lenv = {**base_env, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR", "LITELLM_MASTER_KEY": KEY}
+            try:
+                with process([str(litellm), "--config", cfg.name, "--port", str(lport), "--host", "127.0.0.1"], lenv,
+                             f"http://127.0.0.1:{lport}/health/liveliness", timeout=180) as (lproc, lready):
+                    facts.append(("LiteLLM", "time to ready", f"{lready * 1000:.0f} ms"))
+                    facts.append(("LiteLLM", "RSS after start", f"{rss_mb(lproc.pid):.0f} MB"))
+                    lurl = f"http://127.0.0.1:{lport}"
+                    for conns in (1, 32):
+                        rows.append(("chat JSON", "LiteLLM", conns, *load(f"{lurl}/v1/chat/completions", CHAT, conns, args.duration, AUTH)))
+                        rows.append(("chat stream", "LiteLLM", conns, *load(f"{lurl}/v1/chat/completions", STREAM, conns, args.duration, AUTH)))
+                        rows.append(("model list", "LiteLLM", conns, *load(f"{lurl}/v1/models", None, conns, args.duration, AUTH)))
+            except RuntimeError as exc:
+                print(f"LiteLLM did not run: {exc}", file=sys.stderr)
+            finally:
+                os.unlink(cfg.name)
+
+    print(f"\n{'scenario':<12} {'target':<11} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
+    for scenario in ("chat JSON", "chat stream", "model list"):
+        for conns in (1, 32):
+            for who in ("no gateway", "vllora", "LiteLLM"):
+                for r in rows:
+                    if r[0] == scenario and r[1] == who and r[2] == conns:
+                        print(f"{r[0]:<12} {r[1]:<11} {r[2]:>5} {r[3]:>9.0f} {r[4]:>8.2f} {r[5]:>8.2f}")
+    print()
+    for who, what, value in facts:
+        print(f"{who:<8} {what:<36} {value}")
+
+
+if __name__ == "__main__":
+    main()
