@@ -49,10 +49,8 @@ def rss_mb(pid: int) -> float:
     """Resident memory of a process and its children (uvicorn workers), in MB."""
     total = 0
     pids = [pid]
-    try:
+    with contextlib.suppress(FileNotFoundError):
         pids += [int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()]
-    except FileNotFoundError:
-        pass
     for p in pids:
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
