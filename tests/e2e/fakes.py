@@ -56,6 +56,7 @@ class FakeUpstream:
         self.seen: list[tuple[str, dict[str, Any], dict[str, str]]] = []
         self.flaky: dict[str, int] = {}
         self.closed_streams = 0
+        self.active_streams = 0
         self.loop: asyncio.AbstractEventLoop | None = None
         self.runner: web.AppRunner | None = None
 
@@ -81,9 +82,10 @@ class FakeUpstream:
             return web.Response(body=b"<html>oops", content_type="text/html")
         return None
 
-    async def _sse(self, request: web.Request, frames: list[bytes], die: bool) -> web.StreamResponse:
+    async def _sse(self, request: web.Request, frames: list[bytes], die: bool, pause: float = 0.002) -> web.StreamResponse:
         resp = web.StreamResponse(headers={"content-type": "text/event-stream"})
         await resp.prepare(request)
+        self.active_streams += 1
         try:
             for i, frame in enumerate(frames):
                 if die and i == 2:
@@ -91,10 +93,12 @@ class FakeUpstream:
                     request.transport.close()
                     return resp
                 await resp.write(frame)
-                await asyncio.sleep(0.002)
+                await asyncio.sleep(pause)
         except (ConnectionResetError, asyncio.CancelledError):
             self.closed_streams += 1
             raise
+        finally:
+            self.active_streams -= 1
         return resp
 
     # OpenAI -----------------------------------------------------------------------------------------
@@ -132,6 +136,8 @@ class FakeUpstream:
         if (body.get("stream_options") or {}).get("include_usage"):
             frames.append(frame({}, usage={"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}, choices=False))
         frames.append(b"data: [DONE]\n\n")
+        if text == "slow":
+            return await self._sse(request, frames[:1] * 100, False, pause=0.1)
         return await self._sse(request, frames, text == "die")
 
     async def openai_embeddings(self, request: web.Request) -> web.StreamResponse:

@@ -44,5 +44,7 @@ def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
         elif status == 404:
             message = f"no route for {request.method} {request.url.path}"
         return error_response(status, message, _type_for_status(status), _CODES.get(status))
+    if isinstance(exc, RecursionError):  # only client input can nest deep enough to hit this
+        return error_response(400, "the request is nested too deeply", "invalid_request_error")
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(500, "internal error in the gateway; see its log", "server_error")

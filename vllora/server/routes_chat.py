@@ -8,6 +8,7 @@ the generator is closed and the upstream response with it.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from typing import Any
@@ -16,7 +17,7 @@ import msgspec
 from litestar import Request, post
 from litestar.response import Response, Stream
 
-from vllora.errors import InvalidRequest, UpstreamProtocolError, VlloraError
+from vllora.errors import InvalidRequest, RequestError, UpstreamProtocolError, VlloraError
 from vllora.providers import get_adapter
 from vllora.providers.base import JSON, StreamTranslator, Target
 from vllora.providers.openai_shapes import DONE_FRAME, error_frame
@@ -29,6 +30,18 @@ ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
+BODY_TIMEOUT_S = 30.0
+
+
+async def read_body(request: Request[Any, Any, Any]) -> bytes:
+    """The whole body, or 408 when a client trickles it slower than ``BODY_TIMEOUT_S`` (slow-loris)."""
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT_S):
+            return await request.body()
+    except TimeoutError:
+        raise RequestError("the request body did not arrive in time", status=408, code="request_timeout") from None
+
+
 def decode_body(raw: bytes) -> JSON:
     if not raw:
         raise InvalidRequest("empty request body: send a JSON object")
@@ -36,6 +49,8 @@ def decode_body(raw: bytes) -> JSON:
         body = _decode(raw)
     except msgspec.DecodeError as exc:
         raise InvalidRequest(f"invalid JSON body: {exc}") from None
+    except RecursionError:
+        raise InvalidRequest("invalid JSON body: nested too deeply") from None
     if not isinstance(body, dict):
         raise InvalidRequest("the request body must be a JSON object")
     return body
@@ -109,7 +124,7 @@ async def _pump(stream: UpstreamStream, translator: StreamTranslator, stack: Asy
 @post("/v1/chat/completions", summary="Chat completions (OpenAI-compatible)", tags=["OpenAI"], status_code=200)
 async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] | Stream:
     """Any chat model from the catalog, any provider: JSON or SSE (`stream: true`), tools, images."""
-    raw = await request.body()
+    raw = await read_body(request)
     body = decode_body(raw)
     validate_chat(body)
     router: Router = request.app.state.router

@@ -11,7 +11,7 @@ from vllora.errors import InvalidRequest
 from vllora.providers import get_adapter
 from vllora.providers.base import JSON, Target
 from vllora.routing.router import Router
-from vllora.server.routes_chat import decode_body, json_response
+from vllora.server.routes_chat import decode_body, json_response, read_body
 
 
 def validate_embeddings(body: JSON) -> None:
@@ -26,7 +26,7 @@ def validate_embeddings(body: JSON) -> None:
 @post("/v1/embeddings", summary="Embeddings (OpenAI-compatible)", tags=["OpenAI"], status_code=200)
 async def embeddings(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Any embedding model from the catalog; `encoding_format` float or base64 (the openai SDK's default)."""
-    body = decode_body(await request.body())
+    body = decode_body(await read_body(request))
     validate_embeddings(body)
     router: Router = request.app.state.router
     targets = router.resolve(body["model"], "embedding")

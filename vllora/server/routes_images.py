@@ -11,7 +11,7 @@ from vllora.errors import InvalidRequest
 from vllora.providers import get_adapter
 from vllora.providers.base import JSON, Target
 from vllora.routing.router import Router
-from vllora.server.routes_chat import decode_body, json_response
+from vllora.server.routes_chat import decode_body, json_response, read_body
 
 
 def validate_images(body: JSON) -> None:
@@ -29,7 +29,7 @@ def validate_images(body: JSON) -> None:
 @post("/v1/images/generations", summary="Image generation (OpenAI-compatible)", tags=["OpenAI"], status_code=200)
 async def generate_images(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Any image model from the catalog. Providers that return bytes answer with `b64_json`."""
-    body = decode_body(await request.body())
+    body = decode_body(await read_body(request))
     validate_images(body)
     router: Router = request.app.state.router
     targets = router.resolve(body["model"], "image_generation")
