@@ -32,6 +32,10 @@ class Upstream(asyncio.Protocol):
         self.transport: asyncio.Transport = transport  # type: ignore[assignment]
         self.buffer = b""
 
+    def _write(self, reply: bytes) -> None:
+        if not self.transport.is_closing():
+            self.transport.write(reply)
+
     def data_received(self, data: bytes) -> None:
         self.buffer += data
         while True:
@@ -50,7 +54,7 @@ class Upstream(asyncio.Protocol):
             self.buffer = self.buffer[total:]
             reply = SSE_RESPONSE if b'"stream":true' in body.replace(b" ", b"") else JSON_RESPONSE
             if self.delay:
-                asyncio.get_running_loop().call_later(self.delay, self.transport.write, reply)
+                asyncio.get_running_loop().call_later(self.delay, self._write, reply)
             else:
                 self.transport.write(reply)
 
