@@ -37,7 +37,7 @@ bench: install
 	$(BIN)/python bench/run.py
 
 soak: install
-	$(BIN)/python bench/soak.py
+	VLLORA_SOAK=1 $(BIN)/python -m pytest tests/reliability -q -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info vllora/catalog/catalog.json

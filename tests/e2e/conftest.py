@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -52,7 +53,13 @@ class Gateway:
     def __init__(self, settings: Settings) -> None:
         self.port = free_port()
         self.app = create_app(settings, e2e_catalog())
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="error",
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+        async def asgi(scope: Any, receive: Any, send: Any) -> None:
+            self.loop = asyncio.get_running_loop()  # remembered so tests can count the server's tasks
+            await self.app(scope, receive, send)
+
+        self.server = uvicorn.Server(uvicorn.Config(asgi, host="127.0.0.1", port=self.port, log_level="error",
                                                     lifespan="on"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -70,6 +77,15 @@ class Gateway:
             except httpx.HTTPError:
                 time.sleep(0.05)
         raise RuntimeError("gateway did not start")
+
+    def task_count(self) -> int:
+        """Tasks alive on the server's event loop (counted on that loop's own thread)."""
+        assert self.loop is not None
+
+        async def count() -> int:
+            return len(asyncio.all_tasks())
+
+        return asyncio.run_coroutine_threadsafe(count(), self.loop).result(10)
 
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
@@ -90,7 +106,8 @@ def gateway(upstream: FakeUpstream) -> Iterator[Gateway]:
 
 
 @pytest.fixture()
-def client(gateway: Gateway) -> Any:
+def client(gateway: Gateway) -> Iterator[Any]:
     import openai
 
-    return openai.OpenAI(base_url=f"{gateway.url}/v1", api_key="unused", max_retries=0, timeout=10)
+    with openai.OpenAI(base_url=f"{gateway.url}/v1", api_key="unused", max_retries=0, timeout=10) as sdk:
+        yield sdk

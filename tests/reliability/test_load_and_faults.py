@@ -35,6 +35,7 @@ def parse_stream(text: str) -> tuple[str, bool, bool]:
 
 
 def test_200_concurrent_streams_across_four_protocols(gateway: Any) -> None:
+    rounds = 5 if os.environ.get("VLLORA_SOAK") else 1  # 200 at once, repeated under `make soak`
     async def one(client: httpx.AsyncClient, n: int) -> tuple[int, str, str, bool, bool]:
         model = MODELS[n % 4]
         r = await client.post("/v1/chat/completions", json={"model": model, "stream": True,
@@ -44,8 +45,11 @@ def test_200_concurrent_streams_across_four_protocols(gateway: Any) -> None:
 
     async def run() -> list[tuple[int, str, str, bool, bool]]:
         limits = httpx.Limits(max_connections=200)
-        async with httpx.AsyncClient(base_url=gateway.url, timeout=60, limits=limits) as client:
-            return await asyncio.gather(*(one(client, n) for n in range(200)))
+        out: list[tuple[int, str, str, bool, bool]] = []
+        async with httpx.AsyncClient(base_url=gateway.url, timeout=120, limits=limits) as client:
+            for r in range(rounds):
+                out += await asyncio.gather(*(one(client, r * 200 + n) for n in range(200)))
+        return out
 
     results = asyncio.run(run())
     for n, model, content, error, done in results:
@@ -69,8 +73,8 @@ def test_client_disconnect_cancels_the_upstream_and_nothing_leaks(gateway: Any, 
 
     disconnect_once()  # warm up pools
     time.sleep(0.5)
-    fds_before, closed_before = open_fds(), upstream.closed_streams
-    rounds = 300
+    fds_before, closed_before, tasks_before = open_fds(), upstream.closed_streams, gateway.task_count()
+    rounds = 1000 if os.environ.get("VLLORA_SOAK") else 300
     for _ in range(rounds):
         disconnect_once()
     deadline = time.monotonic() + 15
@@ -79,6 +83,7 @@ def test_client_disconnect_cancels_the_upstream_and_nothing_leaks(gateway: Any, 
     assert upstream.active_streams == 0  # every upstream stream was cancelled, none left running for 10 s
     assert upstream.closed_streams - closed_before >= rounds * 0.95
     assert open_fds() - fds_before < 20  # no sockets leaked in the process (gateway + fake share it)
+    assert gateway.task_count() - tasks_before <= 2  # no tasks left behind on the server's loop
 
 
 def test_chunked_body_over_the_limit_is_413_without_reading_it_all(upstream: FakeUpstream) -> None:

@@ -100,11 +100,11 @@ def test_seed_curls(server: str, query: str, must_include: str, providers: set[s
 def test_openai_sdk_lists_and_retrieves(server: str) -> None:
     import openai
 
-    client = openai.OpenAI(base_url=f"{server}/v1", api_key="x", max_retries=0)
-    ids = {m.id for m in client.models.list()}
-    assert {"gpt-4o", "claude-3-5-sonnet-20241022", "bedrock/anthropic.claude-3-5-sonnet-20241022-v2:0"} <= ids
-    assert len(ids) > 150
-    assert client.models.retrieve("gpt-4o").owned_by == "openai"
+    with openai.OpenAI(base_url=f"{server}/v1", api_key="x", max_retries=0) as client:
+        ids = {m.id for m in client.models.list()}
+        assert {"gpt-4o", "claude-3-5-sonnet-20241022", "bedrock/anthropic.claude-3-5-sonnet-20241022-v2:0"} <= ids
+        assert len(ids) > 150
+        assert client.models.retrieve("gpt-4o").owned_by == "openai"
 
 
 def test_seed_chat_curl_without_upstream_gives_a_clear_error(server: str) -> None:
