@@ -59,39 +59,22 @@ def _blocks(content: Any, param: str) -> list[JSON]:
 
 def convert_messages(messages: list[JSON]) -> list[JSON]:
     out: list[JSON] = []
-
-    def add(role: str, blocks: list[JSON]) -> None:
-        if not blocks:
-            return
-        if out and out[-1]["role"] == role:
-            out[-1]["content"].extend(blocks)
-        else:
-            out.append({"role": role, "content": blocks})
-
     for i, m in enumerate(messages):
         role = m.get("role")
         if role in ("system", "developer"):
             continue
         if role == "user":
-            add("user", _blocks(m.get("content"), f"messages[{i}].content"))
+            msgs.append_turn(out, "user", _blocks(m.get("content"), f"messages[{i}].content"))
         elif role == "assistant":
             text = msgs.content_text(m.get("content"), f"messages[{i}].content")
             blocks: list[JSON] = [{"type": "text", "text": text}] if text else []
             blocks += [{"type": "tool_use", "id": cid, "name": name, "input": args}
                        for cid, name, args in msgs.tool_calls(m, i)]
-            add("assistant", blocks)
+            msgs.append_turn(out, "assistant", blocks)
         elif role in ("tool", "function"):
             text = msgs.content_text(m.get("content"), f"messages[{i}].content")
-            call_id = m.get("tool_call_id") or m.get("name")
-            if not isinstance(call_id, str):
-                raise msgs.InvalidRequest(f"messages[{i}].tool_call_id is required", param=f"messages[{i}].tool_call_id")
-            block = {"type": "tool_result", "tool_use_id": call_id, "content": text}
-            if out and out[-1]["role"] == "user":  # keep tool_result blocks before any text of that turn
-                prev = out[-1]["content"]
-                at = next((k for k, b in enumerate(prev) if b["type"] != "tool_result"), len(prev))
-                prev.insert(at, block)
-            else:
-                out.append({"role": "user", "content": [block]})
+            block = {"type": "tool_result", "tool_use_id": msgs.tool_call_id(m, i), "content": text}
+            msgs.append_tool_result(out, block, lambda b: b["type"] == "tool_result")
     return out
 
 

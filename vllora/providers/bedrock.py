@@ -74,42 +74,25 @@ def _image(part: msgs.Part) -> JSON:
 def convert_messages(messages: list[JSON]) -> tuple[list[JSON], bool]:
     out: list[JSON] = []
     has_tools = False
-
-    def add(role: str, blocks: list[JSON]) -> None:
-        if not blocks:
-            return
-        if out and out[-1]["role"] == role:
-            out[-1]["content"].extend(blocks)
-        else:
-            out.append({"role": role, "content": blocks})
-
     for i, m in enumerate(messages):
         role = m.get("role")
         if role in ("system", "developer"):
             continue
         if role == "user":
-            add("user", [{"text": p.text} if p.kind == "text" else _image(p)
-                         for p in msgs.parts(m.get("content"), f"messages[{i}].content")])
+            msgs.append_turn(out, "user", [{"text": p.text} if p.kind == "text" else _image(p)
+                                           for p in msgs.parts(m.get("content"), f"messages[{i}].content")])
         elif role == "assistant":
             text = msgs.content_text(m.get("content"), f"messages[{i}].content")
             blocks: list[JSON] = [{"text": text}] if text else []
             for cid, name, args in msgs.tool_calls(m, i):
                 blocks.append({"toolUse": {"toolUseId": cid, "name": name, "input": args}})
                 has_tools = True
-            add("assistant", blocks)
+            msgs.append_turn(out, "assistant", blocks)
         elif role in ("tool", "function"):
-            result_id = m.get("tool_call_id")
-            if not isinstance(result_id, str):
-                raise InvalidRequest(f"messages[{i}].tool_call_id is required", param=f"messages[{i}].tool_call_id")
             text = msgs.content_text(m.get("content"), f"messages[{i}].content") or " "
-            block = {"toolResult": {"toolUseId": result_id, "content": [{"text": text}], "status": "success"}}
+            block = {"toolResult": {"toolUseId": msgs.tool_call_id(m, i), "content": [{"text": text}], "status": "success"}}
             has_tools = True
-            if out and out[-1]["role"] == "user":
-                prev = out[-1]["content"]
-                at = next((k for k, b in enumerate(prev) if "toolResult" not in b), len(prev))
-                prev.insert(at, block)
-            else:
-                out.append({"role": "user", "content": [block]})
+            msgs.append_tool_result(out, block, lambda b: "toolResult" in b)
     if out and out[0]["role"] != "user":
         out.insert(0, {"role": "user", "content": [{"text": " "}]})  # Converse requires a leading user turn
     return out, has_tools

@@ -86,21 +86,12 @@ def _part(p: msgs.Part) -> JSON:
 def convert_contents(messages: list[JSON]) -> list[JSON]:
     names: dict[str, str] = {}
     out: list[JSON] = []
-
-    def add(role: str, parts: list[JSON]) -> None:
-        if not parts:
-            return
-        if out and out[-1]["role"] == role:
-            out[-1]["parts"].extend(parts)
-        else:
-            out.append({"role": role, "parts": parts})
-
     for i, m in enumerate(messages):
         role = m.get("role")
         if role in ("system", "developer"):
             continue
         if role == "user":
-            add("user", [_part(p) for p in msgs.parts(m.get("content"), f"messages[{i}].content")])
+            msgs.append_turn(out, "user", [_part(p) for p in msgs.parts(m.get("content"), f"messages[{i}].content")], "parts")
         elif role == "assistant":
             text = msgs.content_text(m.get("content"), f"messages[{i}].content")
             parts: list[JSON] = [{"text": text}] if text else []
@@ -111,7 +102,7 @@ def convert_contents(messages: list[JSON]) -> list[JSON]:
                 if signature:
                     part["thoughtSignature"] = signature
                 parts.append(part)
-            add("model", parts)
+            msgs.append_turn(out, "model", parts, "parts")
         elif role in ("tool", "function"):
             call_ref = m.get("tool_call_id")
             fn_name = names.get(call_ref) if isinstance(call_ref, str) else m.get("name")
@@ -119,7 +110,8 @@ def convert_contents(messages: list[JSON]) -> list[JSON]:
                 raise InvalidRequest(f"messages[{i}].tool_call_id does not match any earlier assistant tool call",
                                      param=f"messages[{i}].tool_call_id")
             text = msgs.content_text(m.get("content"), f"messages[{i}].content")
-            add("user", [{"functionResponse": {"name": fn_name, "response": {"result": text}}}])
+            msgs.append_tool_result(out, {"functionResponse": {"name": fn_name, "response": {"result": text}}},
+                                    lambda b: "functionResponse" in b, "parts")
     return out
 
 

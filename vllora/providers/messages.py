@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,6 +126,33 @@ def tool_calls(message: JSON, index: int) -> list[tuple[str, str, JSON]]:
             raise InvalidRequest(f"{where}.function.name is required", param=f"{where}.function.name")
         out.append((str(call.get("id") or f"call_{index}_{j}"), fn["name"], arguments(call, f"{where}.function.arguments")))
     return out
+
+
+def append_turn(turns: list[JSON], role: str, blocks: list[JSON], key: str = "content") -> None:
+    """Add blocks as a turn, merged into the previous turn when it has the same role (providers want alternation)."""
+    if not blocks:
+        return
+    if turns and turns[-1]["role"] == role:
+        turns[-1][key].extend(blocks)
+    else:
+        turns.append({"role": role, key: blocks})
+
+
+def append_tool_result(turns: list[JSON], block: JSON, is_result: Callable[[JSON], bool], key: str = "content") -> None:
+    """A tool result joins the current user turn, after earlier results and before any text of that turn."""
+    if turns and turns[-1]["role"] == "user":
+        prev = turns[-1][key]
+        at = next((k for k, b in enumerate(prev) if not is_result(b)), len(prev))
+        prev.insert(at, block)
+    else:
+        turns.append({"role": "user", key: [block]})
+
+
+def tool_call_id(message: JSON, index: int) -> str:
+    call_id = message.get("tool_call_id")
+    if not isinstance(call_id, str):
+        raise InvalidRequest(f"messages[{index}].tool_call_id is required", param=f"messages[{index}].tool_call_id")
+    return call_id
 
 
 def stop_list(body: JSON) -> list[str] | None:

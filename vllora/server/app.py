@@ -1,8 +1,8 @@
 """The app factory: the one place that wires routes, dependencies, exception handlers and the lifespan.
 
 Route handlers live in one module per area, each exporting ``ROUTES``: ``routes_models`` (Models API,
-/v1/models, /api/providers, /health), ``routes_chat`` (/v1/chat/completions), ``routes_embeddings``,
-``routes_images``. Process-wide resources live on ``app.state``: ``settings``, ``catalog``, ``views``
+/v1/models, /api/providers, /health), ``routes_chat`` (/v1/chat/completions), ``routes_embeddings_images``
+(/v1/embeddings, /v1/images/generations). Process-wide resources live on ``app.state``: ``settings``, ``catalog``, ``views``
 (precomputed Models API answers), and, created in the lifespan, ``upstream`` (the one shared HTTP client)
 and ``router``. Tests inject their own upstream client with ``upstream=``.
 """
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 
 def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient | None = None) -> Litestar:
-    from vllora.server import routes_chat, routes_embeddings, routes_images, routes_models
+    from vllora.server import routes_chat, routes_embeddings_images, routes_models
     from vllora.server.exceptions import handle
     from vllora.server.middleware import AccessLog, BearerAuth
     from vllora.server.wire import CatalogViews
@@ -48,8 +48,7 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
     route_handlers: list[Any] = [
         *routes_models.ROUTES,
         *routes_chat.ROUTES,
-        *routes_embeddings.ROUTES,
-        *routes_images.ROUTES,
+        *routes_embeddings_images.ROUTES,
     ]
     middleware: list[Any] = [AccessLog]
     if settings.server.api_key:
