@@ -50,7 +50,7 @@ def e2e_settings(base: str, **server: Any) -> Settings:
 
 
 class Gateway:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, http: Any = "auto") -> None:
         self.port = free_port()
         self.app = create_app(settings, e2e_catalog())
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -60,7 +60,7 @@ class Gateway:
             await self.app(scope, receive, send)
 
         self.server = uvicorn.Server(uvicorn.Config(asgi, host="127.0.0.1", port=self.port, log_level="error",
-                                                    lifespan="on"))
+                                                    lifespan="on", http=http))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     @property

@@ -69,8 +69,10 @@ def command(host: str | None, port: int | None, config: Path | None, registry: P
     )
     import uvicorn
 
+    from vllora.server.protocol import HeaderDeadlineProtocol
+
     options = {"host": host, "port": port, "log_level": "warning", "access_log": False, "loop": "auto",
-               "http": "auto", "lifespan": "on", "timeout_graceful_shutdown": 30,
+               "http": HeaderDeadlineProtocol, "lifespan": "on", "timeout_graceful_shutdown": 30,
                # per-request work nobody asked for: X-Forwarded-* rewriting, Server and Date headers
                "proxy_headers": False, "server_header": False, "date_header": False}
     if workers > 1:
