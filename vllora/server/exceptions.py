@@ -43,7 +43,8 @@ def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
             message = "request body too large; the limit is server.max_body_mb"
         elif status == 404:
             message = f"no route for {request.method} {request.url.path}"
-        return error_response(status, message, _type_for_status(status), _CODES.get(status))
+        headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() == "allow"}  # 405 must say what is allowed
+        return error_response(status, message, _type_for_status(status), _CODES.get(status), headers=headers or None)
     if isinstance(exc, RecursionError):  # only client input can nest deep enough to hit this
         return error_response(400, "the request is nested too deeply", "invalid_request_error")
     log.exception("unhandled error on %s %s", request.method, request.url.path)

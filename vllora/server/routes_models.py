@@ -5,13 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery
 from litestar.response import Response
 
 from vllora.errors import InvalidRequest, ModelNotFound
+from vllora.server import schema_types as doc
 from vllora.server.wire import CatalogViews
 
 JSON = "application/json"
+BAD_FILTER = {400: ResponseSpec(doc.ErrorBody, description="Unknown provider or capability; the message lists the valid values")}
+NOT_FOUND = {404: ResponseSpec(doc.ErrorBody, description="No such model")}
+
+
+def _bytes(body: bytes) -> Response[Any]:
+    """Precomputed JSON bytes, sent as they are (the return annotations only document their shape)."""
+    return Response(body, media_type=JSON)
 
 
 def _views(request: Request[Any, Any, Any]) -> CatalogViews:
@@ -19,9 +28,9 @@ def _views(request: Request[Any, Any, Any]) -> CatalogViews:
     return views
 
 
-@get("/api/models", summary="List models", tags=["Models API"], sync_to_thread=False)
+@get("/api/models", summary="List models", tags=["Models API"], sync_to_thread=False, responses=BAD_FILTER)
 def list_models(request: Request[Any, Any, Any], provider: FromQuery[str | None] = None,
-                capability: FromQuery[str | None] = None) -> Response[bytes]:
+                capability: FromQuery[str | None] = None) -> Response[doc.ModelList]:
     """All models from the catalog, optionally filtered by provider and capability (combinable).
 
     `provider`: openai, anthropic, gemini, bedrock, ... (`vllora` for virtual models from `routes:`).
@@ -35,44 +44,45 @@ def list_models(request: Request[Any, Any, Any], provider: FromQuery[str | None]
                                  param="provider")
         raise InvalidRequest(f"unknown capability {capability!r}; valid values: {', '.join(views.capabilities)}",
                              param="capability")
-    return Response(body, media_type=JSON)
+    return _bytes(body)
 
 
-@get("/api/models/{model_id:path}", summary="Get one model", tags=["Models API"], sync_to_thread=False)
-def get_model(request: Request[Any, Any, Any], model_id: FromPath[str]) -> Response[bytes]:
+@get("/api/models/{model_id:path}", summary="Get one model", tags=["Models API"], sync_to_thread=False, responses=NOT_FOUND)
+def get_model(request: Request[Any, Any, Any], model_id: FromPath[str]) -> Response[doc.Model]:
     """One model by id, alias or `provider/id` (ids may contain `:` and `/`)."""
     ref = model_id.lstrip("/")
     body = _views(request).by_ref.get(ref)
     if body is None:
         raise ModelNotFound(f"model {ref!r} not found; GET /api/models lists them", param="model_id")
-    return Response(body, media_type=JSON)
+    return _bytes(body)
 
 
 @get("/api/providers", summary="List providers", tags=["Models API"], sync_to_thread=False)
-def list_providers(request: Request[Any, Any, Any]) -> Response[bytes]:
+def list_providers(request: Request[Any, Any, Any]) -> Response[doc.ProviderList]:
     """Providers with model counts and whether credentials are configured (never the secrets)."""
-    return Response(_views(request).providers_payload, media_type=JSON)
+    return _bytes(_views(request).providers_payload)
 
 
 @get("/v1/models", summary="List models (OpenAI shape)", tags=["OpenAI"], sync_to_thread=False)
-def openai_list(request: Request[Any, Any, Any]) -> Response[bytes]:
+def openai_list(request: Request[Any, Any, Any]) -> Response[doc.OpenAIModelList]:
     """Every offering as `provider/id`, each bare id once (served by its preferred provider), and routes."""
-    return Response(_views(request).openai_list, media_type=JSON)
+    return _bytes(_views(request).openai_list)
 
 
-@get("/v1/models/{model_id:path}", summary="Get a model (OpenAI shape)", tags=["OpenAI"], sync_to_thread=False)
-def openai_get(request: Request[Any, Any, Any], model_id: FromPath[str]) -> Response[bytes]:
+@get("/v1/models/{model_id:path}", summary="Get a model (OpenAI shape)", tags=["OpenAI"], sync_to_thread=False,
+     responses=NOT_FOUND)
+def openai_get(request: Request[Any, Any, Any], model_id: FromPath[str]) -> Response[doc.OpenAIModel]:
     ref = model_id.lstrip("/")
     body = _views(request).openai_by_ref.get(ref)
     if body is None:
         raise ModelNotFound(f"The model '{ref}' does not exist", param="model")
-    return Response(body, media_type=JSON)
+    return _bytes(body)
 
 
 @get("/health", summary="Liveness", tags=["Operations"], sync_to_thread=False)
-def health() -> Response[bytes]:
+def health() -> Response[doc.Health]:
     """No I/O: answers as long as the process serves requests."""
-    return Response(b'{"status":"ok"}', media_type=JSON)
+    return _bytes(b'{"status":"ok"}')
 
 
 ROUTES: list[Any] = [list_models, get_model, list_providers, openai_list, openai_get, health]

@@ -1,0 +1,91 @@
+"""msgspec Structs that describe the wire for the OpenAPI document at /schema.
+
+The handlers serve precomputed bytes; these types only tell clients (and schemathesis) what those bytes are.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+
+class ErrorDetail(msgspec.Struct):
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class ErrorBody(msgspec.Struct):
+    """OpenAI's error shape, used by every error response."""
+
+    error: ErrorDetail
+
+
+class Pricing(msgspec.Struct):
+    """USD per 1M tokens (``per_image``: USD per image). ``null`` when unknown, never a made-up 0."""
+
+    input: float | None
+    output: float | None
+    cached_input: float | None = None
+    cache_write: float | None = None
+    per_image: float | None = None
+
+
+class Model(msgspec.Struct):
+    id: str
+    provider: str
+    name: str
+    capabilities: list[str]
+    features: list[str]
+    context_window: int | None
+    max_output_tokens: int | None
+    pricing: Pricing
+    embedding_dimensions: int | None
+    modalities: dict[str, list[str]] | None
+    aliases: list[str]
+    release_date: str | None
+    knowledge_cutoff: str | None
+    status: str
+    deprecation_date: str | None
+    successor: str | None
+    sources: list[str]
+    notes: str | None
+    sync: dict[str, Any] | None
+    targets: list[str] | None = None  # virtual models (provider "vllora") only
+
+
+class ModelList(msgspec.Struct):
+    models: list[Model]
+
+
+class Provider(msgspec.Struct):
+    id: str
+    name: str
+    adapter: str
+    base_url: str
+    model_count: int
+    configured: bool
+    credential_env: list[str]
+    docs_url: str | None
+
+
+class ProviderList(msgspec.Struct):
+    providers: list[Provider]
+
+
+class OpenAIModel(msgspec.Struct):
+    id: str
+    object: str
+    created: int
+    owned_by: str
+
+
+class OpenAIModelList(msgspec.Struct):
+    object: str
+    data: list[OpenAIModel]
+
+
+class Health(msgspec.Struct):
+    status: str
