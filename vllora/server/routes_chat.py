@@ -23,6 +23,8 @@ from vllora.providers.base import JSON, StreamTranslator, Target
 from vllora.providers.openai_shapes import DONE_FRAME, error_frame
 from vllora.routing.router import Router
 from vllora.routing.upstream import UpstreamStream
+from vllora.server.openapi_bodies import ChatOperation
+from vllora.server.schema_types import ERRORS
 
 _decode = msgspec.json.decode
 _encode = msgspec.json.Encoder().encode
@@ -121,7 +123,8 @@ async def _pump(stream: UpstreamStream, translator: StreamTranslator, stack: Asy
         await stack.aclose()
 
 
-@post("/v1/chat/completions", summary="Chat completions (OpenAI-compatible)", tags=["OpenAI"], status_code=200)
+@post("/v1/chat/completions", summary="Chat completions (OpenAI-compatible)", tags=["OpenAI"], status_code=200,
+      operation_class=ChatOperation, responses=ERRORS)
 async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] | Stream:
     """Any chat model from the catalog, any provider: JSON or SSE (`stream: true`), tools, images."""
     raw = await read_body(request)

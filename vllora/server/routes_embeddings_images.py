@@ -16,7 +16,9 @@ from vllora.errors import InvalidRequest
 from vllora.providers import get_adapter
 from vllora.providers.base import JSON, Adapter, Target
 from vllora.routing.router import Router
+from vllora.server.openapi_bodies import EmbeddingsOperation, ImagesOperation
 from vllora.server.routes_chat import decode_body, json_response, read_body
+from vllora.server.schema_types import ERRORS
 
 
 def _require_model(body: JSON) -> None:
@@ -60,14 +62,16 @@ async def fan_out(request: Request[Any, Any, Any], capability: str, validate: Ca
     return json_response(outcome.value, outcome.headers())
 
 
-@post("/v1/embeddings", summary="Embeddings (OpenAI-compatible)", tags=["OpenAI"], status_code=200)
+@post("/v1/embeddings", summary="Embeddings (OpenAI-compatible)", tags=["OpenAI"], status_code=200,
+      operation_class=EmbeddingsOperation, responses=ERRORS)
 async def embeddings(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Any embedding model from the catalog; `encoding_format` float or base64 (the openai SDK's default)."""
     return await fan_out(request, "embedding", validate_embeddings, lambda a: a.embeddings_request,
                          lambda a: a.embeddings_response)
 
 
-@post("/v1/images/generations", summary="Image generation (OpenAI-compatible)", tags=["OpenAI"], status_code=200)
+@post("/v1/images/generations", summary="Image generation (OpenAI-compatible)", tags=["OpenAI"], status_code=200,
+      operation_class=ImagesOperation, responses=ERRORS)
 async def generate_images(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Any image model from the catalog. Providers that return bytes answer with `b64_json`."""
     return await fan_out(request, "image_generation", validate_images, lambda a: a.images_request,

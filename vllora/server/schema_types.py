@@ -89,3 +89,19 @@ class OpenAIModelList(msgspec.Struct):
 
 class Health(msgspec.Struct):
     status: str
+
+
+def _errors() -> dict[int, Any]:
+    from litestar.openapi import ResponseSpec
+
+    described = {
+        400: "Malformed JSON, a missing or invalid field (named in `param`), or a capability the model lacks",
+        401: "Missing gateway bearer token, or the provider has no credentials (the message names the env var)",
+        404: "Unknown model", 408: "The request body did not arrive in time", 413: "Body over server.max_body_mb",
+        429: "The provider rate-limited the request (Retry-After kept)",
+        502: "The provider is unreachable or answered garbage", 504: "The provider did not answer within timeout_s",
+    }
+    return {status: ResponseSpec(ErrorBody, description=text) for status, text in described.items()}
+
+
+ERRORS = _errors()
