@@ -19,14 +19,10 @@ from vllora.providers import messages as msgs
 from vllora.providers.base import JSON, Target, UpstreamRequest, UpstreamResponse
 from vllora.providers.openai import retry_after
 from vllora.providers.openai_shapes import (
-    DONE_FRAME,
-    chunk,
+    ChunkStream,
     completion,
-    include_usage,
     max_tokens,
     new_id,
-    now_s,
-    sse_frame,
     tool_call,
     usage,
 )
@@ -180,14 +176,11 @@ def translate_response(data: JSON, target: Target, json_mode: bool, created: int
     )
 
 
-class AnthropicStream:
+class AnthropicStream(ChunkStream):
     def __init__(self, target: Target, body: JSON, created: int | None = None) -> None:
+        super().__init__(target.model, body, created)
         self.target = target
         self.parser = SSEParser()
-        self.created: int = created if created is not None else now_s()
-        self.id = new_id()
-        self.model = target.model
-        self.want_usage = include_usage(body)
         self.json_mode = _tools(body)[2]
         self.tool_index: dict[int, int] = {}
         self.json_blocks: set[int] = set()
@@ -196,9 +189,6 @@ class AnthropicStream:
         self.finish: str | None = None
         self.started = False
         self.stopped = False
-
-    def _chunk(self, delta: JSON | None = None, finish: str | None = None) -> bytes:
-        return sse_frame(chunk(id=self.id, model=self.model, created=self.created, delta=delta, finish_reason=finish))
 
     def feed(self, data: bytes) -> list[bytes]:
         out: list[bytes] = []
@@ -272,13 +262,7 @@ class AnthropicStream:
         finish = self.finish or "stop"
         if self.json_mode and finish == "tool_calls" and not self.tool_index:
             finish = "stop"
-        out = [self._chunk({}, finish)]
-        if self.want_usage:
-            u = map_usage({**self.usage_in, "output_tokens": self.output_tokens}, self.target.pricing)
-            out.append(sse_frame(chunk(id=self.id, model=self.model, created=self.created, usage_obj=u,
-                                       usage_only=True)))
-        out.append(DONE_FRAME)
-        return out
+        return self._ending(finish, map_usage({**self.usage_in, "output_tokens": self.output_tokens}, self.target.pricing))
 
     def close(self) -> list[bytes]:
         out: list[bytes] = []

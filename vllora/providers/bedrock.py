@@ -23,14 +23,10 @@ from vllora.providers.base import JSON, Target, UpstreamRequest, UpstreamRespons
 from vllora.providers.eventstream import EventStreamDecoder
 from vllora.providers.openai import retry_after
 from vllora.providers.openai_shapes import (
-    DONE_FRAME,
-    chunk,
+    ChunkStream,
     completion,
-    include_usage,
     max_tokens,
     new_id,
-    now_s,
-    sse_frame,
     tool_call,
     usage,
 )
@@ -195,13 +191,11 @@ def translate_response(data: JSON, headers: Any, target: Target, json_mode: bool
                       created=created, reasoning_content="".join(reasoning) or None)
 
 
-class BedrockStream:
+class BedrockStream(ChunkStream):
     def __init__(self, target: Target, body: JSON, created: int | None = None) -> None:
+        super().__init__(target.model, body, created)
         self.target = target
         self.decoder = EventStreamDecoder()
-        self.created: int = created if created is not None else now_s()
-        self.id = new_id()
-        self.want_usage = include_usage(body)
         self.json_mode = _tool_config(body, True)[1]
         self.tool_index: dict[int, int] = {}
         self.json_blocks: set[int] = set()
@@ -209,9 +203,6 @@ class BedrockStream:
         self.usage_raw: JSON | None = None
         self.started = False
         self.done = False
-
-    def _chunk(self, delta: JSON | None = None, finish: str | None = None) -> bytes:
-        return sse_frame(chunk(id=self.id, model=self.target.model, created=self.created, delta=delta, finish_reason=finish))
 
     def feed(self, data: bytes) -> list[bytes]:
         out: list[bytes] = []
@@ -276,12 +267,7 @@ class BedrockStream:
 
     def _end(self) -> list[bytes]:
         self.done = True
-        out = [self._chunk({}, self.finish or "stop")]
-        if self.want_usage:
-            out.append(sse_frame(chunk(id=self.id, model=self.target.model, created=self.created,
-                                       usage_obj=map_usage(self.usage_raw or {}, self.target.pricing), usage_only=True)))
-        out.append(DONE_FRAME)
-        return out
+        return self._ending(self.finish or "stop", map_usage(self.usage_raw or {}, self.target.pricing))
 
     def close(self) -> list[bytes]:
         if self.done:

@@ -24,13 +24,10 @@ from vllora.providers.base import JSON, Target, UpstreamRequest, UpstreamRespons
 from vllora.providers.embeddings import encode_vectors, text_inputs
 from vllora.providers.openai import retry_after
 from vllora.providers.openai_shapes import (
-    DONE_FRAME,
-    chunk,
-    include_usage,
+    ChunkStream,
     max_tokens,
     new_id,
     now_s,
-    sse_frame,
     tool_call,
     usage,
 )
@@ -224,21 +221,15 @@ def translate_response(data: JSON, target: Target, created: int | None = None) -
     }
 
 
-class GeminiStream:
+class GeminiStream(ChunkStream):
     def __init__(self, target: Target, body: JSON, created: int | None = None) -> None:
+        super().__init__(target.model, body, created)
         self.target = target
         self.parser = SSEParser()
-        self.created: int = created if created is not None else now_s()
-        self.id = new_id()
-        self.model = target.model
-        self.want_usage = include_usage(body)
         self.started = False
         self.calls = 0
         self.native_finish: str | None = None
         self.usage_meta: JSON = {}
-
-    def _chunk(self, delta: JSON | None = None, finish: str | None = None) -> bytes:
-        return sse_frame(chunk(id=self.id, model=self.model, created=self.created, delta=delta, finish_reason=finish))
 
     def feed(self, data: bytes) -> list[bytes]:
         out: list[bytes] = []
@@ -286,12 +277,8 @@ class GeminiStream:
         if self.native_finish is None:
             raise UpstreamProtocolError("Gemini's stream ended before a finish reason" if self.started
                                         else "Gemini's stream ended without any chunk")
-        out.append(self._chunk({}, finish_reason(self.native_finish, self.calls > 0)))
-        if self.want_usage:
-            out.append(sse_frame(chunk(id=self.id, model=self.model, created=self.created,
-                                       usage_obj=map_usage(self.usage_meta, self.target.pricing), usage_only=True)))
-        out.append(DONE_FRAME)
-        return out
+        return out + self._ending(finish_reason(self.native_finish, self.calls > 0),
+                                  map_usage(self.usage_meta, self.target.pricing))
 
 
 def map_error_body(data: Any, status: int, headers: Any) -> UpstreamStatusError:

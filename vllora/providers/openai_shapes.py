@@ -144,3 +144,25 @@ def max_tokens(body: Mapping[str, Any]) -> int | None:
     if value is None:
         value = body.get("max_tokens")
     return value if isinstance(value, int) else None
+
+
+class ChunkStream:
+    """What every translated stream shares: one id, model and timestamp on all its chunks, and how it ends."""
+
+    def __init__(self, model: str, body: Mapping[str, Any], created: int | None = None) -> None:
+        self.id = new_id()
+        self.model = model
+        self.created: int = created if created is not None else now_s()
+        self.want_usage = include_usage(body)
+
+    def _chunk(self, delta: JSON | None = None, finish: str | None = None) -> bytes:
+        return sse_frame(chunk(id=self.id, model=self.model, created=self.created, delta=delta, finish_reason=finish))
+
+    def _ending(self, finish: str, usage_obj: JSON) -> list[bytes]:
+        """The finish chunk, the usage chunk when the client asked for it, then the one ``[DONE]``."""
+        out = [self._chunk({}, finish)]
+        if self.want_usage:
+            out.append(sse_frame(chunk(id=self.id, model=self.model, created=self.created, usage_obj=usage_obj,
+                                       usage_only=True)))
+        out.append(DONE_FRAME)
+        return out
