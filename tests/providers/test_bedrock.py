@@ -184,3 +184,18 @@ def test_nova_canvas_images() -> None:
     assert msgspec.json.decode(req.body)["imageGenerationConfig"] == {"numberOfImages": 2, "width": 1024, "height": 1792, "quality": "premium"}
     out = ADAPTER.images_response([UpstreamResponse(200, {}, b'{"images":["AAA=","BBB="]}')], canvas, {})
     assert out["data"] == [{"b64_json": "AAA="}, {"b64_json": "BBB="}] and out["usage"]["cost"] == pytest.approx(0.08)
+
+
+def test_stability_images_and_unknown_families() -> None:
+    sd = target("bedrock", "stability.sd3-5-large-v1:0", info={"pricing": {"per_image": 0.08}, "capabilities": ["image_generation"]})
+    req = ADAPTER.images_request({"prompt": "a lighthouse"}, sd)[0]
+    assert msgspec.json.decode(req.body) == {"prompt": "a lighthouse", "output_format": "png"}
+    assert req.url.endswith("/model/stability.sd3-5-large-v1%3A0/invoke")
+    out = ADAPTER.images_response([UpstreamResponse(200, {}, b'{"images":["SUNP"],"seeds":[1]}')], sd, {})
+    assert out["data"] == [{"b64_json": "SUNP"}] and out["usage"]["cost"] == pytest.approx(0.08)
+    from vllora.errors import CapabilityNotSupported
+
+    with pytest.raises(CapabilityNotSupported):
+        ADAPTER.images_request({"prompt": "x"}, target("bedrock", "meta.llama3-1-8b-instruct-v1:0"))
+    with pytest.raises(CapabilityNotSupported):
+        ADAPTER.embeddings_request({"input": "x"}, target("bedrock", "meta.llama3-1-8b-instruct-v1:0"))

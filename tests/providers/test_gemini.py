@@ -178,3 +178,18 @@ def test_imagen_request(gemini_target: Target) -> None:
     reply = {"predictions": [{"bytesBase64Encoded": "AAA=", "mimeType": "image/png"}] * 2}
     out = ADAPTER.images_response([UpstreamResponse(200, {}, msgspec.json.encode(reply))], imagen, {})
     assert out["data"] == [{"b64_json": "AAA="}] * 2 and out["usage"]["cost"] == pytest.approx(0.06)
+
+
+def test_image_output_models_use_generate_content() -> None:
+    from tests.providers.conftest import target
+
+    model = target("gemini", "gemini-2.5-flash-image", info={"pricing": {"per_image": 0.039}, "capabilities": ["image_generation"]})
+    req = ADAPTER.images_request({"prompt": "a red fox", "n": 1}, model)[0]
+    assert req.url.endswith("/v1beta/models/gemini-2.5-flash-image:generateContent")
+    assert msgspec.json.decode(req.body) == {"contents": [{"role": "user", "parts": [{"text": "a red fox"}]}],
+                                             "generationConfig": {"responseModalities": ["IMAGE"], "candidateCount": 1}}
+    reply = {"candidates": [{"content": {"parts": [{"text": "here"}, {"inlineData": {"mimeType": "image/png", "data": "QUJD"}}]}}]}
+    out = ADAPTER.images_response([UpstreamResponse(200, {}, msgspec.json.encode(reply))], model, {})
+    assert out["data"] == [{"b64_json": "QUJD"}] and out["usage"]["cost"] == pytest.approx(0.039)
+    with pytest.raises(InvalidRequest):
+        ADAPTER.images_request({"prompt": ""}, model)
