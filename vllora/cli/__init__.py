@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "serve": "serve",
     "sync": "sync",
     "docs": "docs",
+    "keys": "keys",
 }
 
 _SHORT_HELP: dict[str, str] = {
@@ -31,6 +32,7 @@ _SHORT_HELP: dict[str, str] = {
     "serve": "Run the gateway (Models API + OpenAI-compatible routing).",
     "sync": "Learn new models from the providers' list endpoints.",
     "docs": "Generate (or --check) the catalog and CLI pages under docs/.",
+    "keys": "Issue and manage gateway keys: budgets, rate limits, allowlists.",
 }
 
 
