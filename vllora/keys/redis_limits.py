@@ -73,8 +73,11 @@ class RedisLimiter:
         import redis.asyncio as redis
 
         self.url = url
-        self.client = client or redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0,
-                                                     health_check_interval=30)
+        if client is None:  # a bounded pool: under load, callers wait briefly for a connection instead of failing
+            pool = redis.BlockingConnectionPool.from_url(url, max_connections=64, timeout=2.0, socket_timeout=1.0,
+                                                         socket_connect_timeout=1.0, health_check_interval=30)
+            client = redis.Redis.from_pool(pool)  # the client owns the pool: aclose() closes its connections
+        self.client = client
         self.load_spend = load_spend
         self._admit = self.client.register_script(ADMIT)
         self._seeded: set[tuple[str, str]] = set()
