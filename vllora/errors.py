@@ -9,6 +9,7 @@ single exception handler turns any ``VlloraError`` into OpenAI's error shape::
     ├── CatalogError                      500   catalog_error        registry/artifact problems
     │   └── RegistryInvalid                                          carries every Problem found
     ├── ConfigError                       500   config_error         bad --config file, unset ${VAR}
+    ├── ReferenceInvalid                  500   reference_error      `vllora audit`: a reference file of the wrong shape
     ├── RequestError                      400   invalid_request_error  the client sent something wrong
     │   ├── InvalidRequest                400                        malformed JSON, missing/invalid field
     │   ├── CapabilityNotSupported        400                        e.g. embeddings on a chat-only model
@@ -105,6 +106,12 @@ class ConfigError(VlloraError):
     """A bad ``--config`` file or an unset ``${VAR}``. Message starts with ``file:line:col:`` when known."""
 
     type = "config_error"
+
+
+class ReferenceInvalid(VlloraError):
+    """``vllora audit`` read a reference (file or URL) that is not JSON of the expected format, or its id rules are bad."""
+
+    type = "reference_error"
 
 
 # --- the client's request -------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "serve": "serve",
     "sync": "sync",
     "docs": "docs",
+    "audit": "audit",
 }
 
 _SHORT_HELP: dict[str, str] = {
@@ -31,6 +32,7 @@ _SHORT_HELP: dict[str, str] = {
     "serve": "Run the gateway (Models API + OpenAI-compatible routing).",
     "sync": "Learn new models from the providers' list endpoints.",
     "docs": "Generate (or --check) the catalog and CLI pages under docs/.",
+    "audit": "Compare registry facts with models.dev, LiteLLM and OpenRouter.",
 }
 
 
