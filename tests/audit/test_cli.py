@@ -56,7 +56,11 @@ def test_json_report_every_disagreement_with_both_values() -> None:
     assert providers["openai"]["missing"] == {"models_dev": ["gpt-5-fixture"], "litellm": ["o9-fixture"]}
     assert providers["bedrock"]["missing"] == {"models_dev": [], "litellm": []}
     assert report["totals"] == {"providers": 5, "models": 12, "compared": 20, "disagreements": 10, "new": 0,
-                                "missing": 2, "retired_there_active_here": 3}
+                                "missing": 2, "unlisted": 5, "retired_there_active_here": 3}
+    # ours that a complete namespace does not list (often retired there)
+    assert providers["openai"]["unlisted"] == {"models_dev": ["dall-e-3", "gpt-3.5-turbo", "text-embedding-3-small"],
+                                               "litellm": []}
+    assert providers["groq"]["unlisted"] == {"litellm": ["gpt-4o"]}
 
 
 def test_text_report_per_provider_by_field() -> None:
@@ -67,7 +71,9 @@ def test_text_report_per_provider_by_field() -> None:
     assert "  retired or deprecated there, active here (2): claude-3-5-sonnet-20241022 (litellm), " \
            "claude-3-5-sonnet-20241022 (models_dev)" in out
     assert "  missing here, listed by litellm (1): o9-fixture" in out
-    assert out.rstrip().endswith("3 retired or deprecated there but active here, 2 models listed there that we lack")
+    assert "  listed here, not by models_dev (3; retired?): dall-e-3, gpt-3.5-turbo, text-embedding-3-small" in out
+    assert out.rstrip().endswith("3 retired or deprecated there but active here, 2 models listed there that we lack, "
+                                 "5 of ours they do not list")
 
 
 def test_one_reference_and_one_provider() -> None:

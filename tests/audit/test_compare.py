@@ -77,3 +77,11 @@ def test_embedding_models_skip_chat_features_and_output_modalities() -> None:
 ])
 def test_lifecycle(ours: dict[str, Any], theirs: dict[str, Any], expected: dict[str, Any]) -> None:
     assert fields(model(**ours), ref(**theirs)) == expected
+
+
+def test_a_context_given_as_the_input_limit_agrees_when_input_plus_output_is_our_window() -> None:
+    ours = model(context_window=400000, max_output_tokens=128000)
+    assert fields(ours, ref(context=272000, max_output=128000)) == {}
+    assert fields(ours, ref(context=272000, max_output=100000)) == {
+        "context_window": (400000, 272000), "max_output_tokens": (128000, 100000)}
+    assert fields(ours, ref(context=272000)) == {"context_window": (400000, 272000)}

@@ -1,7 +1,9 @@
 """Compare one registry model with one reference entry: a list of disagreements, each with both values.
 
 Only facts both sides state are compared (a fact we lack is not a disagreement). Prices agree within 1%;
-token limits must be equal; modality sets equal; tools, vision and reasoning (chat models only) equal.
+token limits must be equal (a reference's context may be the input limit: input + output equal to our
+context window agrees, as LiteLLM's 272,000 + 128,000 for a 400,000 window); modality sets equal; tools,
+vision and reasoning (chat models only) equal.
 Lifecycle: a model the reference marks retired (or gone) that we call active is a ``status``
 disagreement, and so is one it marks for retirement while we announce nothing; a ``retirement_date`` we
 state must be the reference's.
@@ -54,9 +56,13 @@ def compare_model(ours: Mapping[str, Any], theirs: RefModel, reference: str, tod
         a, b = pricing.get(name), getattr(theirs, name)
         if a is not None and b is not None and prices_differ(float(a), b):
             found.append((f"pricing.{name}", float(a), round(b, 6)))
-    for name, limit in (("context_window", theirs.context), ("max_output_tokens", theirs.max_output)):
-        if ours.get(name) is not None and limit is not None and ours[name] != limit:
-            found.append((name, ours[name], limit))
+    context = ours.get("context_window")
+    if context is not None and theirs.context is not None and context != theirs.context \
+            and context != theirs.context + (theirs.max_output or 0):  # some references give the input limit
+        found.append(("context_window", context, theirs.context))
+    if ours.get("max_output_tokens") is not None and theirs.max_output is not None \
+            and ours["max_output_tokens"] != theirs.max_output:
+        found.append(("max_output_tokens", ours["max_output_tokens"], theirs.max_output))
     mods = ours.get("modalities") or {}
     is_chat = "chat" in ours.get("capabilities", [])
     for side, value in (("input", theirs.modalities_in), ("output", theirs.modalities_out if is_chat else None)):

@@ -56,6 +56,7 @@ def totals(reports: list[ProviderReport], new: set[BaselineKey]) -> dict[str, in
         "disagreements": sum(len(r.disagreements) for r in reports),
         "new": len(new),
         "missing": sum(len(ids) for r in reports for ids in r.missing.values()),
+        "unlisted": sum(len(ids) for r in reports for ids in r.unlisted.values()),
         "retired_there_active_here": sum(1 for r in reports for d in r.disagreements if d.field == "status"),
     }
 
@@ -71,6 +72,7 @@ def render_json(refs: list[ReferenceInfo], reports: list[ProviderReport], today:
             "disagreements": [{**_row(d), "ours": _native(d.ours), "theirs": _native(d.theirs),
                                "reference_key": d.ref_name, "new": d.key in new} for d in r.disagreements],
             "missing": r.missing,
+            "unlisted": r.unlisted,
         } for r in reports],
         "totals": totals(reports, new),
     }
@@ -85,8 +87,8 @@ def render_text(refs: list[ReferenceInfo], reports: list[ProviderReport], today:
         compared = ", ".join(f"{ref} {n}" for ref, n in r.compared.items()) or "no reference lists it"
         n_missing = sum(len(v) for v in r.missing.values())
         lines.append("")
-        lines.append(f"{r.provider}: {r.models} models; compared with {compared}; {len(r.disagreements)} disagreements; "
-                     f"{n_missing} missing here")
+        lines.append(f"{r.provider}: {_n(r.models, 'model')}; compared with {compared}; "
+                     f"{_n(len(r.disagreements), 'disagreement')}; {n_missing} missing here")
         by_field: dict[str, list[Disagreement]] = {}
         for d in r.disagreements:
             by_field.setdefault(d.field, []).append(d)
@@ -104,13 +106,17 @@ def render_text(refs: list[ReferenceInfo], reports: list[ProviderReport], today:
             if ids:
                 more = f", ... {len(ids) - MISSING_SHOWN} more (--json lists all)" if len(ids) > MISSING_SHOWN else ""
                 lines.append(f"  missing here, listed by {ref} ({len(ids)}): {', '.join(ids[:MISSING_SHOWN])}{more}")
+        for ref, ids in r.unlisted.items():
+            if ids:
+                more = f", ... {len(ids) - MISSING_SHOWN} more (--json lists all)" if len(ids) > MISSING_SHOWN else ""
+                lines.append(f"  listed here, not by {ref} ({len(ids)}; retired?): {', '.join(ids[:MISSING_SHOWN])}{more}")
     t = totals(reports, new)
     lines.append("")
     lines.append(f"total: {t['providers']} providers, {t['models']} models, {t['compared']} comparisons, "
                  f"{t['disagreements']} disagreements" + (f" ({t['new']} new against the baseline)" if baseline is not None
                                                           else "")
                  + f", {t['retired_there_active_here']} retired or deprecated there but active here, "
-                 f"{t['missing']} models listed there that we lack")
+                 f"{t['missing']} models listed there that we lack, {t['unlisted']} of ours they do not list")
     return "\n".join(lines)
 
 
@@ -128,6 +134,10 @@ def render_github(refs: list[ReferenceInfo], reports: list[ProviderReport], toda
     t = totals(reports, new)
     lines.append(f"vllora audit: {t['disagreements']} disagreements ({t['new']} new), {t['missing']} missing here")
     return "\n".join(lines)
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def _native(value: Any) -> Any:

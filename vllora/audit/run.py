@@ -4,7 +4,7 @@ Matching (documented in docs/audit.md): the provider's rule (``rules.py``) selec
 and turns their keys into our ids; a model matches by its id, then by each alias, first exactly, then
 case-insensitively with ``.`` read as ``-``. Entries a complete namespace lists that match none of our
 models (and are something we would list: chat, embedding, image generation; not retired) are reported
-as missing here.
+as missing here; our models such a namespace does not list are reported as unlisted there (often retired).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ class ProviderReport:
     compared: dict[str, int] = field(default_factory=dict)  # reference -> models matched
     disagreements: list[Disagreement] = field(default_factory=list)
     missing: dict[str, list[str]] = field(default_factory=dict)  # reference -> ids they list that we lack
+    unlisted: dict[str, list[str]] = field(default_factory=dict)  # reference -> our ids a complete namespace lacks
 
 
 def norm(model_id: str) -> str:
@@ -80,15 +81,18 @@ def audit_provider(provider: str, models: list[Model], references: Mapping[str, 
             loose.setdefault(norm(ref_id), ref_id)
         matched: set[str] = set()
         compared = 0
+        unlisted: list[str] = []
         for m in models:
             key = _match(m, index, loose)
             if key is None:
+                unlisted.append(m["id"])
                 continue
             matched.add(key)
             compared += 1
             report.disagreements.extend(compare_model(m, index[key], ref_name, today))
         report.compared[ref_name] = compared
         if rule.complete:
+            report.unlisted[ref_name] = unlisted
             report.missing[ref_name] = sorted(
                 k for k, e in index.items()
                 if k not in matched and norm(k) not in ours and e.kind is not None and not e.retired(today)
