@@ -60,6 +60,8 @@ def test_the_api_filters_as_flags() -> None:
     assert [ln.split()[0] for ln in out.splitlines()[1:]] == ["gemini-1.5-pro"]
     code, out, _ = invoke("--status", "deprecated")
     assert [ln.split()[0] for ln in out.splitlines()[1:]] == ["gpt-3.5-turbo"]
+    code, out, _ = invoke("--status", "deprecated,retired", "--provider", "openai")
+    assert [ln.split()[0] for ln in out.splitlines()[1:]] == ["gpt-3.5-turbo"]
     code, out, _ = invoke("--json", "--provider", "openai", "--status", "active", "--max-input-price", "0.2")
     assert [m["id"] for m in json.loads(out)["models"]] == ["gpt-4o-mini", "text-embedding-3-small"]
 

@@ -26,6 +26,8 @@ def ids(client: TestClient[Any], query: str) -> list[tuple[str, str]]:
 @pytest.mark.parametrize(("query", "expected"), [
     ("status=deprecated", [("openai", "gpt-3.5-turbo")]),
     ("status=retired", []),
+    ("status=retired,deprecated", [("openai", "gpt-3.5-turbo")]),
+    ("feature=tools,vision&feature=parallel_tools", [("openai", "gpt-4o")]),  # comma lists and repeats mix
     ("feature=prompt_caching", [("anthropic", "claude-3-5-sonnet-20241022")]),
     ("feature=tools&feature=vision&feature=parallel_tools", [("openai", "gpt-4o")]),
     ("min_context=200000", [("anthropic", "claude-3-5-sonnet-20241022"),
@@ -66,6 +68,7 @@ def test_unpriced_and_contextless_models_are_left_out(client: TestClient[Any]) -
 
 @pytest.mark.parametrize(("query", "param", "says"), [
     ("status=gone", "status", "valid values: active, deprecated, retired"),
+    ("status=active,gone", "status", "unknown status 'gone'"),
     ("feature=telepathy", "feature", "valid values: tools, parallel_tools, vision"),
     ("feature=tools&feature=nope", "feature", "unknown feature 'nope'"),
     ("min_context=lots", "min_context", "whole number of tokens"),
@@ -91,5 +94,5 @@ def test_openapi_documents_every_filter(client: TestClient[Any]) -> None:
     assert set(params) == {"provider", "capability", "status", "feature", "min_context", "max_input_price", "q"}
     assert params["feature"]["schema"].get("type") == "array" or "oneOf" in params["feature"]["schema"] \
         or "anyOf" in params["feature"]["schema"]
-    assert "active, deprecated, retired" in params["status"]["description"]
+    assert "active, deprecated, retired, or several comma-separated" in params["status"]["description"]
     assert "400" in schema["paths"]["/api/models"]["get"]["responses"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vllora.audit.reference import RefModel, date, flag, modalities, number, obj, whole
+from vllora.audit.reference import RefModel, flag, modalities, number, obj, whole
 from vllora.errors import ReferenceInvalid
 
 TITLE = "models.dev api.json"
@@ -57,6 +57,5 @@ def parse(data: Any, source: str) -> list[RefModel]:
                 vision=None if ins is None else "image" in ins,
                 reasoning=flag(m.get("reasoning")),
                 gone=m.get("status") == "deprecated",
-                retirement_date=date(m.get("retirement_date")),
             ))
     return found

@@ -119,26 +119,33 @@ class ModelQuery:
     name the valid values.
     """
 
-    status: str | None = None
-    features: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()  # any of these
+    features: tuple[str, ...] = ()  # all of these
     min_context: int | None = None
     max_input_price: float | None = None
     q: str | None = None  # lower-cased
 
     @property
     def empty(self) -> bool:
-        return (self.status is None and not self.features and self.min_context is None
+        return (not self.statuses and not self.features and self.min_context is None
                 and self.max_input_price is None and self.q is None)
 
     @classmethod
     def parse(cls, *, status: str | None = None, features: Sequence[str] = (), min_context: str | int | None = None,
               max_input_price: str | float | None = None, q: str | None = None,
               vocabulary: Sequence[str] = ()) -> ModelQuery:
-        """Check raw values (query strings or CLI options); ``InvalidRequest`` names the param and what is valid."""
+        """Check raw values (query strings or CLI options); ``InvalidRequest`` names the param and what is valid.
+
+        ``status`` and each ``features`` item may be comma-separated lists (``active,deprecated``).
+        """
         from vllora.errors import InvalidRequest
 
-        if status is not None and status not in STATUSES:
-            raise InvalidRequest(f"unknown status {status!r}; valid values: {', '.join(STATUSES)}", param="status")
+        statuses = [s for s in (status or "").split(",") if s]
+        for one in statuses:
+            if one not in STATUSES:
+                raise InvalidRequest(f"unknown status {one!r}; valid values: {', '.join(STATUSES)} "
+                                     "(several: comma-separated)", param="status")
+        features = [f for item in features for f in item.split(",") if f]
         for feature in features:
             if feature not in vocabulary:
                 raise InvalidRequest(f"unknown feature {feature!r}; valid values: {', '.join(vocabulary)}", param="feature")
@@ -160,11 +167,11 @@ class ModelQuery:
             if price < 0 or not math.isfinite(price):
                 raise InvalidRequest("max_input_price must be a number >= 0 in USD per 1M input tokens (e.g. 0.5), "
                                      f"not {max_input_price!r}", param="max_input_price")
-        return cls(status=status, features=tuple(dict.fromkeys(features)), min_context=context,
+        return cls(statuses=tuple(dict.fromkeys(statuses)), features=tuple(dict.fromkeys(features)), min_context=context,
                    max_input_price=price, q=q.lower() if q else None)
 
     def matches(self, m: Mapping[str, Any]) -> bool:
-        if self.status is not None and (m.get("status") or "active") != self.status:
+        if self.statuses and (m.get("status") or "active") not in self.statuses:
             return False
         if self.features and not all(f in m["features"] for f in self.features):
             return False

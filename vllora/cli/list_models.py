@@ -31,7 +31,8 @@ def _row(m: dict[str, Any]) -> tuple[str, ...]:
 @click.command("list")
 @click.option("--provider", "provider", default=None, help="Only this provider's models.")
 @click.option("--capability", "capability", default=None, help="chat, embedding or image_generation.")
-@click.option("--status", "status", default=None, help="active, deprecated or retired (default: every status).")
+@click.option("--status", "status", default=None,
+              help="active, deprecated or retired; several comma-separated (default: every status).")
 @click.option("--feature", "features", multiple=True, metavar="FEATURE",
               help="Repeatable; the model must have every one (tools, vision, reasoning, ...).")
 @click.option("--min-context", "min_context", default=None, metavar="TOKENS",

@@ -35,10 +35,10 @@ def list_models(
     request: Request[Any, Any, Any],
     provider: FromQuery[str | None] = None,
     capability: FromQuery[str | None] = None,
-    status: Annotated[str | None, QueryParameter(description=f"One of {', '.join(STATUSES)}; "
-                                            "default: every status.")] = None,
-    feature: Annotated[list[str] | None, QueryParameter(description="Repeatable; the model must have "
-                                                   "every one (tools, vision, reasoning, ...).")] = None,
+    status: Annotated[str | None, QueryParameter(description=f"{', '.join(STATUSES)}, or several "
+                                                 "comma-separated; default: every status.")] = None,
+    feature: Annotated[list[str] | None, QueryParameter(description="Repeatable (or comma-separated); "
+                                                        "the model must have every one (tools, vision, reasoning, ...).")] = None,
     min_context: Annotated[str | None, QueryParameter(description="Context window of at least this "
                                                  "many tokens (models without one are left out).")] = None,
     max_input_price: Annotated[str | None, QueryParameter(description="Input price at most this "
