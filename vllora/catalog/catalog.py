@@ -170,11 +170,17 @@ class ModelQuery:
         return cls(statuses=tuple(dict.fromkeys(statuses)), features=tuple(dict.fromkeys(features)), min_context=context,
                    max_input_price=price, q=q.lower() if q else None)
 
-    def matches(self, m: Mapping[str, Any]) -> bool:
+    def matches(self, m: Mapping[str, Any], text: str | None = None) -> bool:
+        """``text``: ``search_text(m)`` when the caller precomputed it (the server does)."""
+        if self.q is not None and self.q not in (text if text is not None else search_text(m)):
+            return False
         if self.statuses and (m.get("status") or "active") not in self.statuses:
             return False
-        if self.features and not all(f in m["features"] for f in self.features):
-            return False
+        if self.features:
+            have = m["features"]
+            for feature in self.features:
+                if feature not in have:
+                    return False
         if self.min_context is not None:
             context = m.get("context_window")
             if context is None or context < self.min_context:
@@ -183,7 +189,12 @@ class ModelQuery:
             price = (m.get("pricing") or {}).get("input")
             if price is None or price > self.max_input_price:
                 return False
-        return self.q is None or self.q in m["id"].lower() or self.q in (m.get("name") or "").lower()
+        return True
+
+
+def search_text(m: Mapping[str, Any]) -> str:
+    """What ``q`` searches: the id and the name, lower-cased (a newline keeps them apart)."""
+    return f"{m['id']}\n{m.get('name') or ''}".lower()
 
 
 def build_index(models: list[Model]) -> dict[str, list[int]]:

@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 
 from vllora.catalog import Catalog
-from vllora.catalog.catalog import ModelQuery
+from vllora.catalog.catalog import ModelQuery, search_text
 from vllora.routing.preference import order_offerings
 from vllora.settings import Settings
 
@@ -76,12 +76,12 @@ class CatalogViews:
         self.capabilities = list(catalog.capabilities)
         self.features = list(catalog.features)
         self.by_filter: dict[tuple[str | None, str | None], bytes] = {}
-        self.models_by_filter: dict[tuple[str | None, str | None], list[tuple[dict[str, Any], bytes]]] = {}
-        pieces = [(m, encode(m)) for m in models]
+        self.models_by_filter: dict[tuple[str | None, str | None], list[tuple[dict[str, Any], bytes, str]]] = {}
+        pieces = [(m, encode(m), search_text(m)) for m in models]
         for prov, cap in product([None, *self.providers], [None, *self.capabilities]):
-            chosen = [(m, raw) for m, raw in pieces if (prov is None or m["provider"] == prov)
+            chosen = [(m, raw, text) for m, raw, text in pieces if (prov is None or m["provider"] == prov)
                       and (cap is None or cap in m["capabilities"])]
-            self.by_filter[(prov, cap)] = b'{"models":[' + b",".join(raw for _, raw in chosen) + b"]}"
+            self.by_filter[(prov, cap)] = b'{"models":[' + b",".join(raw for _, raw, _ in chosen) + b"]}"
             self.models_by_filter[(prov, cap)] = chosen
 
         self.by_ref: dict[str, bytes] = {}
@@ -119,7 +119,7 @@ class CatalogViews:
     def query(self, provider: str | None, capability: str | None, query: ModelQuery) -> bytes:
         """``/api/models`` with the per-request filters, joined from each model's precomputed bytes."""
         chosen = self.models_by_filter[(provider, capability)]
-        return b'{"models":[' + b",".join(raw for m, raw in chosen if query.matches(m)) + b"]}"
+        return b'{"models":[' + b",".join(raw for m, raw, text in chosen if query.matches(m, text)) + b"]}"
 
     @staticmethod
     def _openai(model_id: str, m: Mapping[str, Any]) -> dict[str, Any]:
