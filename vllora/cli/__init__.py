@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "sync": "sync",
     "docs": "docs",
     "keys": "keys",
+    "audit": "audit",
 }
 
 _SHORT_HELP: dict[str, str] = {
@@ -33,6 +34,7 @@ _SHORT_HELP: dict[str, str] = {
     "sync": "Learn new models from the providers' list endpoints.",
     "docs": "Generate (or --check) the catalog and CLI pages under docs/.",
     "keys": "Issue and manage gateway keys: budgets, rate limits, allowlists.",
+    "audit": "Compare registry facts with models.dev, LiteLLM and OpenRouter.",
 }
 
 
