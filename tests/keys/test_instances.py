@@ -57,19 +57,19 @@ def cli(cfg: Path, env: dict[str, str], *args: str) -> str:
 
 @contextmanager
 def instances(cfg: Path, env: dict[str, str], n: int) -> Iterator[list[str]]:
+    """``n`` gateway processes; each one's stderr goes to ``instance-PORT.log`` beside the config."""
     with ExitStack() as stack:
-        urls = []
-        procs = []
+        started = []
         for _ in range(n):
             port = free_port()
+            log = cfg.parent / f"instance-{port}.log"
             proc = subprocess.Popen([sys.executable, "-m", "vllora", "serve", "--config", str(cfg), "--port", str(port),
                                      "--log-level", "warning"], env=env, cwd=ROOT,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                    stdout=subprocess.DEVNULL, stderr=stack.enter_context(log.open("w")), text=True)
             stack.callback(_stop, proc)
-            procs.append(proc)
-            urls.append(f"http://127.0.0.1:{port}")
+            started.append((f"http://127.0.0.1:{port}", proc, log))
         deadline = time.monotonic() + 30
-        for url, proc in zip(urls, procs, strict=True):
+        for url, proc, log in started:
             while True:
                 try:
                     if httpx.get(f"{url}/health", timeout=0.5).status_code == 200:
@@ -77,9 +77,9 @@ def instances(cfg: Path, env: dict[str, str], n: int) -> Iterator[list[str]]:
                 except httpx.HTTPError:
                     pass
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"instance did not start: {proc.stderr.read() if proc.stderr else ''}")
+                    raise RuntimeError(f"instance did not start: {log.read_text()}")
                 time.sleep(0.05)
-        yield urls
+        yield [url for url, _, _ in started]
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:
@@ -113,7 +113,8 @@ def test_four_instances_share_one_limit_and_one_revocation(tmp_path, upstream, r
         results = asyncio.run(burst(urls, key, 2000))
         ok = [r for r in results if r[0] == 200]
         limited = [r for r in results if r[0] == 429]
-        assert 100 <= len(ok) <= 104, len(ok)
+        logs = "".join(p.read_text() for p in tmp_path.glob("instance-*.log"))
+        assert 100 <= len(ok) <= 104, (len(ok), logs[-2000:])
         assert len(ok) + len(limited) == 2000
         assert all(retry is not None and int(retry) >= 1 for _, retry in limited)
 

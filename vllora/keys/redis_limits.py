@@ -74,8 +74,8 @@ class RedisLimiter:
 
         self.url = url
         if client is None:  # a bounded pool: under load, callers wait briefly for a connection instead of failing
-            pool = redis.BlockingConnectionPool.from_url(url, max_connections=64, timeout=2.0, socket_timeout=1.0,
-                                                         socket_connect_timeout=1.0, health_check_interval=30)
+            pool = redis.BlockingConnectionPool.from_url(url, max_connections=128, timeout=5.0, socket_timeout=5.0,
+                                                         socket_connect_timeout=2.0, health_check_interval=30)
             client = redis.Redis.from_pool(pool)  # the client owns the pool: aclose() closes its connections
         self.client = client
         self.load_spend = load_spend
