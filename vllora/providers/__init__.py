@@ -18,6 +18,8 @@ ADAPTERS: dict[str, str] = {
     "anthropic": "vllora.providers.anthropic",
     "gemini": "vllora.providers.gemini",
     "bedrock": "vllora.providers.bedrock",
+    "azure": "vllora.providers.azure",
+    "vertex": "vllora.providers.vertex",
 }
 
 

@@ -1,0 +1,117 @@
+"""Google OAuth2 access tokens for Vertex AI, from Application Default Credentials or a credentials file.
+
+This is a token source (``vllora.routing.tokens``), not an adapter: it does I/O. ``GoogleTokens(provider)``
+loads ``credentials_file`` (``GOOGLE_APPLICATION_CREDENTIALS``: a service-account key or an ``authorized_user``
+file) or, without one, Application Default Credentials (gcloud's file, the metadata server) through the
+``google-auth`` library, imported here only (lazily, when a Vertex provider is first used). Tokens are cached
+and refreshed ``REFRESH_MARGIN_S`` before they expire, in a worker thread so the event loop never blocks; one
+refresh at a time per provider. The token endpoint is the one the credentials name (``token_uri``), reached
+with httpx. Tokens and keys never reach logs or error messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from vllora.errors import ProviderNotConfigured, UpstreamStatusError, UpstreamUnreachable
+from vllora.settings import ProviderSettings
+
+SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
+REFRESH_MARGIN_S = 300.0
+TOKEN_TIMEOUT_S = 30.0
+
+
+def _transport() -> Any:
+    """A google-auth transport over httpx (google-auth's own needs ``requests``, which vllora does not ship)."""
+    import google.auth.exceptions
+    import google.auth.transport
+    import httpx
+
+    class Response(google.auth.transport.Response):
+        def __init__(self, resp: httpx.Response) -> None:
+            self._resp = resp
+
+        @property
+        def status(self) -> int:
+            return self._resp.status_code
+
+        @property
+        def headers(self) -> Mapping[str, str]:
+            return dict(self._resp.headers)
+
+        @property
+        def data(self) -> bytes:
+            return self._resp.content
+
+    class Request(google.auth.transport.Request):
+        def __call__(self, url: str, method: str = "GET", body: Any = None, headers: Any = None,
+                     timeout: Any = None, **kwargs: Any) -> Response:
+            try:
+                with httpx.Client(trust_env=False, timeout=timeout or TOKEN_TIMEOUT_S) as client:
+                    return Response(client.request(method, url, content=body, headers=headers))
+            except httpx.HTTPError as exc:
+                raise google.auth.exceptions.TransportError(f"cannot reach the token endpoint ({type(exc).__name__})") from None
+
+    return Request()
+
+
+class GoogleTokens:
+    def __init__(self, provider: ProviderSettings) -> None:
+        self.provider_id = provider.id
+        self.file = provider.credentials.get("credentials_file")
+        self.project = str(provider.options.get("project") or "")
+        self._creds: Any = None
+        self._lock: asyncio.Lock | None = None
+
+    def fresh(self, now: dt.datetime | None = None) -> bool:
+        creds = self._creds
+        if creds is None or not creds.token:
+            return False
+        if creds.expiry is None:
+            return True
+        now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)  # google-auth keeps naive UTC expiries
+        return bool((creds.expiry - now).total_seconds() > REFRESH_MARGIN_S)
+
+    async def auth(self) -> Mapping[str, str]:
+        if not self.fresh():
+            if self._lock is None:
+                self._lock = asyncio.Lock()
+            async with self._lock:
+                if not self.fresh():
+                    await asyncio.to_thread(self.refresh)
+        return {"token": str(self._creds.token), "project": self.project}
+
+    def refresh(self) -> None:
+        """Load the credentials once, then mint a token (blocking: run in a thread)."""
+        import google.auth
+        import google.auth.exceptions
+
+        hint = ("set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file (or credentials_file in "
+                "--config), or run `gcloud auth application-default login`")
+        try:
+            if self._creds is None:
+                if self.file:
+                    creds, project = google.auth.load_credentials_from_file(self.file, scopes=list(SCOPES))
+                else:
+                    creds, project = google.auth.default(scopes=list(SCOPES))
+                self._creds = creds
+                self.project = self.project or str(project or "")
+            self._creds.refresh(_transport())
+        except google.auth.exceptions.DefaultCredentialsError as exc:
+            raise ProviderNotConfigured(f"provider {self.provider_id!r} has no usable Google credentials "
+                                        f"({_first_line(exc)}); {hint}") from None
+        except google.auth.exceptions.TransportError:
+            raise UpstreamUnreachable(f"provider {self.provider_id!r}: cannot reach Google's token endpoint") from None
+        except google.auth.exceptions.RefreshError as exc:
+            raise UpstreamStatusError(f"provider {self.provider_id!r}: Google refused to issue an access token "
+                                      f"({_first_line(exc)}); check the credentials: {hint}", status=401,
+                                      provider=self.provider_id) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    """google-auth's message without the token endpoint's raw reply (which can echo request details)."""
+    text = str(exc.args[0]) if exc.args else type(exc).__name__
+    return text.splitlines()[0][:200]
