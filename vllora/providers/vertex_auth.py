@@ -94,7 +94,7 @@ class GoogleTokens:
         try:
             if self._creds is None:
                 if self.file:
-                    creds, project = google.auth.load_credentials_from_file(self.file, scopes=list(SCOPES))
+                    creds, project = load_file(self.file)
                 else:
                     creds, project = google.auth.default(scopes=list(SCOPES))
                 self._creds = creds
@@ -109,6 +109,46 @@ class GoogleTokens:
             raise UpstreamStatusError(f"provider {self.provider_id!r}: Google refused to issue an access token "
                                       f"({_first_line(exc)}); check the credentials: {hint}", status=401,
                                       provider=self.provider_id) from None
+
+
+MAX_FILE_BYTES = 64 * 1024
+
+
+def load_file(path: str) -> tuple[Any, str | None]:
+    """A service-account key or an ``authorized_user`` file (what ``gcloud auth application-default login`` writes).
+
+    Other credential types (``external_account`` and friends can name programs to run) are refused: a file from
+    an untrusted place must not make the gateway execute anything.
+    """
+    import json
+
+    import google.auth.exceptions
+    import google.oauth2.credentials
+    import google.oauth2.service_account
+
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise google.auth.exceptions.DefaultCredentialsError(f"cannot read {path} ({exc.strerror})") from None
+    try:
+        info = json.loads(raw) if len(raw) <= MAX_FILE_BYTES else None
+    except ValueError:
+        info = None
+    if not isinstance(info, dict):
+        raise google.auth.exceptions.DefaultCredentialsError(f"{path} is not a Google credentials JSON file")
+    kind = info.get("type")
+    try:
+        if kind == "service_account":
+            creds = google.oauth2.service_account.Credentials.from_service_account_info(info, scopes=list(SCOPES))
+            return creds, info.get("project_id")
+        if kind == "authorized_user":
+            user = google.oauth2.credentials.Credentials.from_authorized_user_info(info, scopes=list(SCOPES))
+            return user, info.get("quota_project_id")
+    except (ValueError, KeyError):
+        raise google.auth.exceptions.DefaultCredentialsError(f"{path}: an incomplete {kind} file") from None
+    raise google.auth.exceptions.DefaultCredentialsError(
+        f"{path} has credential type {str(kind)[:40]!r}; use a service_account or authorized_user file")
 
 
 def _first_line(exc: BaseException) -> str:
