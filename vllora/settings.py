@@ -25,7 +25,7 @@ class ProviderSettings:
     """One provider as the gateway will call it."""
 
     id: str
-    adapter: str  # "openai" | "anthropic" | "gemini" | "bedrock": key of vllora.providers.ADAPTERS
+    adapter: str  # a key of vllora.providers.ADAPTERS ("openai", "anthropic", "gemini", "bedrock", "azure", "vertex")
     base_url: str  # as the adapter expects it (OpenAI: includes /v1; Anthropic/Gemini: host only)
     api_key: str | None = field(default=None, repr=False)
     aws: AwsCredentials | None = None

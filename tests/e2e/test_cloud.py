@@ -162,3 +162,15 @@ def test_vertex_claude_chat_and_stream_by_bare_id(client: Any, clouds: FakeCloud
     assert text.strip() == "hi from anthropic/claude-haiku-4-5@20251001"
     assert chunks[-1].usage is not None and chunks[-1].usage.total_tokens == 12
     assert clouds.seen[-1][0].endswith(":streamRawPredict")
+
+
+def test_unusable_google_credentials_are_a_401_naming_the_fix(tmp_path: Path) -> None:
+    from litestar.testing import TestClient
+
+    catalog = load_catalog(REGISTRY)
+    environ = {"GOOGLE_CLOUD_PROJECT": PROJECT, "GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path / "missing.json")}
+    with TestClient(create_app(load_settings(catalog, None, environ), catalog)) as http:
+        resp = http.post("/v1/chat/completions", json={"model": "vertex/gemini-2.5-flash", "messages": said("hello")})
+    assert resp.status_code == 401
+    error = resp.json()["error"]
+    assert "GOOGLE_APPLICATION_CREDENTIALS" in error["message"] and "missing.json" in error["message"]
