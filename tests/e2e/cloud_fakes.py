@@ -107,6 +107,10 @@ class FakeClouds:
                      body: dict[str, Any]) -> web.StreamResponse:
         text = f"hi from {publisher}/{model}"
         if publisher == "google":
+            if method == "predict" and len(body.get("instances") or []) == 1:  # one input per request
+                size = len(body["instances"][0]["content"])
+                return web.json_response({"predictions": [{"embeddings": {
+                    "values": [float(size), 0.5, -1.0], "statistics": {"token_count": size, "truncated": False}}}]})
             if method == "generateContent":
                 return web.json_response({"candidates": [{"content": {"role": "model", "parts": [{"text": text}]},
                                                           "finishReason": "STOP"}],

@@ -174,3 +174,11 @@ def test_unusable_google_credentials_are_a_401_naming_the_fix(tmp_path: Path) ->
     assert resp.status_code == 401
     error = resp.json()["error"]
     assert "GOOGLE_APPLICATION_CREDENTIALS" in error["message"] and "missing.json" in error["message"]
+
+
+def test_vertex_embeddings_one_predict_per_input(client: Any, clouds: FakeClouds) -> None:
+    before = len(clouds.seen)
+    emb = client.embeddings.create(model="vertex/gemini-embedding-001", input=["ab", "abcd"])
+    assert [d.embedding for d in emb.data] == [[2.0, 0.5, -1.0], [4.0, 0.5, -1.0]]
+    assert emb.usage.prompt_tokens == 6
+    assert [u.rsplit(":", 1)[1] for u, _, _ in clouds.seen[before:]] == ["predict", "predict"]
