@@ -94,3 +94,16 @@ def test_content_filter_error_is_mapped() -> None:
                       "status": 400, "innererror": {"code": "ResponsibleAIPolicyViolation"}}}
     err = ADAPTER.map_error(UpstreamResponse(400, {}, msgspec.json.encode(body)), t())
     assert isinstance(err, UpstreamStatusError) and err.status == 400 and err.code == "content_filter"
+
+
+@pytest.mark.parametrize(("base", "version", "expected"), [
+    (ENDPOINT + "/openai/v1/", None, f"{ENDPOINT}/openai/v1/chat/completions"),
+    (ENDPOINT + "/openai", "2024-10-21", f"{ENDPOINT}/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"),
+    (ENDPOINT, "preview", f"{ENDPOINT}/openai/v1/chat/completions?api-version=preview"),
+    (ENDPOINT, "latest", f"{ENDPOINT}/openai/v1/chat/completions?api-version=latest"),
+])
+def test_endpoint_forms_and_v1_versions(base: str, version: str | None, expected: str) -> None:
+    provider = ProviderSettings("azure", "azure", base.rstrip("/"), api_key="k",
+                                options={"api_version": version} if version else {})
+    req = ADAPTER.chat_request({"model": "gpt-4o", "messages": []}, Target(provider, "gpt-4o"))
+    assert req.url == expected

@@ -3,10 +3,11 @@
 Auth as the official ``openai`` SDK's ``AzureOpenAI`` client does it: an Entra ID token
 (``AZURE_OPENAI_AD_TOKEN``) as ``Authorization: Bearer``, else the key (``AZURE_OPENAI_API_KEY``) in ``api-key``.
 ``base_url`` is the resource endpoint (``AZURE_OPENAI_ENDPOINT``, e.g. ``https://my-resource.openai.azure.com``).
-With an API version (``OPENAI_API_VERSION`` / ``api_version:``) requests go to the deployment URLs
-``{endpoint}/openai/deployments/{deployment}/chat/completions?api-version=...``; without one, to the v1 API
-``{endpoint}/openai/v1/chat/completions`` with the deployment as ``model``. The deployment is the config's
-``deployments: {catalog model: deployment name}`` entry, else the model id itself (Azure's usual naming).
+With a dated API version (``OPENAI_API_VERSION`` / ``api_version:``) requests go to the deployment URLs
+``{endpoint}/openai/deployments/{deployment}/chat/completions?api-version=...``; without one (or with ``preview`` /
+``latest``, as the SDK does) to the v1 API ``{endpoint}/openai/v1/chat/completions`` with the deployment as
+``model``. The deployment is the config's ``deployments: {catalog model: deployment name}`` entry, else the model
+id itself (Azure's usual naming). An endpoint pasted with ``/openai`` or ``/openai/v1`` at the end works too.
 Replies are OpenAI's shape plus ``prompt_filter_results`` / ``content_filter_results``; a stream's first chunk
 carries only ``prompt_filter_results`` (no choices, empty id/model/object) and is dropped.
 """
@@ -26,6 +27,7 @@ from vllora.providers.credentials import CredentialSpec
 CREDENTIALS = CredentialSpec(fields=("api_key", "ad_token"), any_of=(("api_key",), ("ad_token",)),
                              options=("api_version", "deployments"))
 _decode = msgspec.json.decode
+V1_VERSIONS = {"preview", "latest"}  # as the openai SDK: these versions use the v1 API, not deployment URLs
 
 
 def deployment(target: Target) -> str:
@@ -39,13 +41,22 @@ def deployment(target: Target) -> str:
     return str(name or target.model)
 
 
+def endpoint(target: Target) -> str:
+    """The resource root, also when the operator pasted the v1 base URL (``.../openai/v1``) as the endpoint."""
+    root = target.provider.base_url.rstrip("/")
+    for suffix in ("/openai/v1", "/openai"):
+        if root.endswith(suffix):
+            return root[: -len(suffix)]
+    return root
+
+
 def url(target: Target, path: str) -> str:
-    endpoint = target.provider.base_url.rstrip("/")
-    version = target.provider.options.get("api_version")
-    if version:
-        return (f"{endpoint}/openai/deployments/{quote(deployment(target), safe='')}{path}"
-                f"?api-version={quote(str(version), safe='')}")
-    return f"{endpoint}/openai/v1{path}"
+    version = str(target.provider.options.get("api_version") or "")
+    if version and version.lower() not in V1_VERSIONS:
+        return (f"{endpoint(target)}/openai/deployments/{quote(deployment(target), safe='')}{path}"
+                f"?api-version={quote(version, safe='')}")
+    query = f"?api-version={quote(version, safe='')}" if version else ""  # the v1 API's preview channel
+    return f"{endpoint(target)}/openai/v1{path}{query}"
 
 
 def azure(req: UpstreamRequest, target: Target, path: str) -> UpstreamRequest:
