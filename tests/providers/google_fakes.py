@@ -34,7 +34,7 @@ def service_account_file(directory: Path, token_uri: str, project: str = "sa-pro
 
 
 class FakeTokenEndpoint:
-    """Answers the JWT-bearer grant with ``ya29.fake-<n>``; ``expires_in``, ``delay_s`` and ``fail`` are scriptable."""
+    """Answers the JWT-bearer and refresh-token grants with ``ya29.fake-<n>``; ``expires_in``, ``delay_s`` and ``fail`` are scriptable."""
 
     def __init__(self) -> None:
         self.grants: list[dict[str, Any]] = []
@@ -46,10 +46,11 @@ class FakeTokenEndpoint:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 form = parse_qs(self.rfile.read(int(self.headers["content-length"])).decode())
-                _header, claims, _sig = form["assertion"][0].split(".")
-                pad = "=" * (-len(claims) % 4)
-                fake.grants.append({"grant_type": form["grant_type"][0],
-                                    "claims": json.loads(base64.urlsafe_b64decode(claims + pad))})
+                grant: dict[str, Any] = {"grant_type": form["grant_type"][0]}
+                if "assertion" in form:  # a service account's signed JWT
+                    _header, claims, _sig = form["assertion"][0].split(".")
+                    grant["claims"] = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
+                fake.grants.append(grant)
                 time.sleep(fake.delay_s)
                 if fake.fail:
                     body, status = {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}, 400

@@ -124,3 +124,10 @@ def test_google_shaped_errors_for_both_publishers() -> None:
 def test_images_are_refused_clearly() -> None:
     with pytest.raises(CapabilityNotSupported):
         ADAPTER.images_request({"prompt": "x"}, t("gemini-2.5-flash"))
+
+
+def test_user_credentials_quota_project_header() -> None:
+    auth = {"token": "ya29.user", "project": "", "quota_project": "billing-proj"}
+    req = ADAPTER.chat_request({"messages": MSGS}, t("gemini-2.5-flash", auth=auth))
+    assert req.headers["x-goog-user-project"] == "billing-proj"
+    assert "x-goog-user-project" not in ADAPTER.chat_request({"messages": MSGS}, t("gemini-2.5-flash")).headers

@@ -115,3 +115,29 @@ async def test_router_layer_hands_the_token_to_the_target_and_hides_it(endpoint:
     assert len(endpoint.grants) == 1  # one source per provider, reused
     plain = Target(ProviderSettings("openai", "openai", "https://x", api_key="k"), "gpt-4o")
     assert await sources.authorize(plain) is plain
+
+
+async def test_authorized_user_file_refreshes_with_its_refresh_token(endpoint: FakeTokenEndpoint, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    import google.oauth2.credentials
+
+    # google-auth always sends user credentials to Google's own token endpoint: point that at the fake
+    monkeypatch.setattr(google.oauth2.credentials, "_GOOGLE_OAUTH2_TOKEN_ENDPOINT", endpoint.url)
+    path = tmp_path / "adc.json"
+    path.write_text(json.dumps({"type": "authorized_user", "client_id": "cid", "client_secret": "csecret",
+                                "refresh_token": "rtoken", "quota_project_id": "billing-proj",
+                                "token_uri": endpoint.url}))
+    auth = await GoogleTokens(provider(path, project="p")).auth()
+    assert auth == {"token": "ya29.fake-1", "project": "p", "quota_project": "billing-proj"}
+    assert endpoint.grants[0]["grant_type"] == "refresh_token"
+
+
+async def test_other_credential_types_are_refused(tmp_path: Path) -> None:
+    import json
+
+    path = tmp_path / "ext.json"
+    path.write_text(json.dumps({"type": "external_account", "credential_source": {"executable": {"command": "id"}}}))
+    with pytest.raises(ProviderNotConfigured, match="service_account or authorized_user"):
+        await GoogleTokens(provider(path)).auth()

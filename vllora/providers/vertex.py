@@ -66,9 +66,11 @@ def model_url(target: Target, publisher: str, method: str) -> str:
 def headers(target: Target, stream: bool = False) -> dict[str, str]:
     out = {"content-type": "application/json", **({"accept": "text/event-stream"} if stream else {}),
            **dict(target.provider.headers)}
-    token = (target.auth or {}).get("token")
-    if token:
-        out["authorization"] = f"Bearer {token}"
+    auth = target.auth or {}
+    if auth.get("token"):
+        out["authorization"] = f"Bearer {auth['token']}"
+    if auth.get("quota_project"):
+        out["x-goog-user-project"] = auth["quota_project"]
     return out
 
 

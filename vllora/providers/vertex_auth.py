@@ -82,7 +82,8 @@ class GoogleTokens:
             async with self._lock:
                 if not self.fresh():
                     await asyncio.to_thread(self.refresh)
-        return {"token": str(self._creds.token), "project": self.project}
+        quota = getattr(self._creds, "quota_project_id", None)  # user credentials bill a quota project
+        return {"token": str(self._creds.token), "project": self.project, **({"quota_project": quota} if quota else {})}
 
     def refresh(self) -> None:
         """Load the credentials once, then mint a token (blocking: run in a thread)."""
