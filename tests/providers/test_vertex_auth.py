@@ -141,3 +141,41 @@ async def test_other_credential_types_are_refused(tmp_path: Path) -> None:
     path.write_text(json.dumps({"type": "external_account", "credential_source": {"executable": {"command": "id"}}}))
     with pytest.raises(ProviderNotConfigured, match="service_account or authorized_user"):
         await GoogleTokens(provider(path)).auth()
+
+
+async def test_refreshed_ahead_in_the_background_while_the_current_token_serves(endpoint: FakeTokenEndpoint,
+                                                                               tmp_path: Path) -> None:
+    from vllora.providers.vertex_auth import AHEAD_MARGIN_S
+
+    tokens = GoogleTokens(provider(service_account_file(tmp_path, endpoint.url)))
+    await tokens.auth()
+    endpoint.delay_s = 0.3
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    tokens._creds.expiry = now + dt.timedelta(seconds=(REFRESH_MARGIN_S + AHEAD_MARGIN_S) / 2)
+    started = asyncio.get_running_loop().time()
+    assert (await tokens.auth())["token"] == "ya29.fake-1"  # served at once
+    assert (await tokens.auth())["token"] == "ya29.fake-1"  # one background refresh, not two
+    assert asyncio.get_running_loop().time() - started < 0.2
+    assert tokens._ahead is not None
+    await tokens._ahead
+    assert (await tokens.auth())["token"] == "ya29.fake-2" and len(endpoint.grants) == 2
+
+
+async def test_a_failed_background_refresh_is_retried_by_the_next_request(endpoint: FakeTokenEndpoint,
+                                                                          tmp_path: Path) -> None:
+    from vllora.providers.vertex_auth import AHEAD_MARGIN_S
+
+    tokens = GoogleTokens(provider(service_account_file(tmp_path, endpoint.url)))
+    await tokens.auth()
+    endpoint.fail = True
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    tokens._creds.expiry = now + dt.timedelta(seconds=(REFRESH_MARGIN_S + AHEAD_MARGIN_S) / 2)
+    assert (await tokens.auth())["token"] == "ya29.fake-1"
+    assert tokens._ahead is not None
+    ahead = tokens._ahead
+    await asyncio.wait([ahead])
+    await asyncio.sleep(0)
+    assert tokens._ahead is None  # the failure was consumed, no "exception never retrieved"
+    tokens._creds.expiry = now + dt.timedelta(seconds=REFRESH_MARGIN_S - 10)
+    with pytest.raises(UpstreamStatusError):
+        await tokens.auth()

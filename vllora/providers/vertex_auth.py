@@ -4,8 +4,9 @@ This is a token source (``vllora.routing.tokens``), not an adapter: it does I/O.
 loads ``credentials_file`` (``GOOGLE_APPLICATION_CREDENTIALS``: a service-account key or an ``authorized_user``
 file) or, without one, Application Default Credentials (gcloud's file, the metadata server) through the
 ``google-auth`` library, imported here only (lazily, when a Vertex provider is first used). Tokens are cached
-and refreshed ``REFRESH_MARGIN_S`` before they expire, in a worker thread so the event loop never blocks; one
-refresh at a time per provider. The token endpoint is the one the credentials name (``token_uri``), reached
+and refreshed in a worker thread so the event loop never blocks, one refresh at a time per provider: in the
+background once less than ``AHEAD_MARGIN_S`` is left (requests keep the current token meanwhile), and before the
+request when less than ``REFRESH_MARGIN_S`` is left. The token endpoint is the one the credentials name (``token_uri``), reached
 with httpx. Tokens and keys never reach logs or error messages.
 """
 
@@ -20,7 +21,8 @@ from vllora.errors import ProviderNotConfigured, UpstreamStatusError, UpstreamUn
 from vllora.settings import ProviderSettings
 
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
-REFRESH_MARGIN_S = 300.0
+REFRESH_MARGIN_S = 300.0  # a request never uses a token with less than this left
+AHEAD_MARGIN_S = 600.0  # below this, one background refresh starts while the current token is still served
 TOKEN_TIMEOUT_S = 30.0
 
 
@@ -65,25 +67,38 @@ class GoogleTokens:
         self.project = str(provider.options.get("project") or "")
         self._creds: Any = None
         self._lock: asyncio.Lock | None = None
+        self._ahead: asyncio.Task[None] | None = None
 
-    def fresh(self, now: dt.datetime | None = None) -> bool:
+    def fresh(self, margin_s: float = REFRESH_MARGIN_S, now: dt.datetime | None = None) -> bool:
         creds = self._creds
         if creds is None or not creds.token:
             return False
         if creds.expiry is None:
             return True
         now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)  # google-auth keeps naive UTC expiries
-        return bool((creds.expiry - now).total_seconds() > REFRESH_MARGIN_S)
+        return bool((creds.expiry - now).total_seconds() > margin_s)
 
     async def auth(self) -> Mapping[str, str]:
         if not self.fresh():
-            if self._lock is None:
-                self._lock = asyncio.Lock()
-            async with self._lock:
-                if not self.fresh():
-                    await asyncio.to_thread(self.refresh)
+            await self._refresh()
+        elif not self.fresh(AHEAD_MARGIN_S) and self._ahead is None:
+            # still valid for a while: refresh in the background so no request waits for the token endpoint
+            self._ahead = asyncio.create_task(self._refresh())
+            self._ahead.add_done_callback(self._ahead_done)
         quota = getattr(self._creds, "quota_project_id", None)  # user credentials bill a quota project
         return {"token": str(self._creds.token), "project": self.project, **({"quota_project": quota} if quota else {})}
+
+    async def _refresh(self) -> None:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if not self.fresh(AHEAD_MARGIN_S if self._ahead is not None else REFRESH_MARGIN_S):
+                await asyncio.to_thread(self.refresh)
+
+    def _ahead_done(self, task: asyncio.Task[None]) -> None:
+        self._ahead = None
+        if not task.cancelled():
+            task.exception()  # a failed early refresh is retried (and reported) by the next request that needs it
 
     def refresh(self) -> None:
         """Load the credentials once, then mint a token (blocking: run in a thread)."""
