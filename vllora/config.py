@@ -110,29 +110,37 @@ def read_config(path: Path, environ: Mapping[str, str]) -> tuple[dict[str, Any],
 
 
 def _provider(entry: Mapping[str, Any], conf: Mapping[str, Any], environ: Mapping[str, str]) -> ProviderSettings:
+    """One provider's settings; which values are credentials is declared by its adapter (``CREDENTIALS``)."""
+    from vllora.providers import credential_spec
+
     env = entry.get("env") or {}
     adapter = entry["adapter"]
-    api_key = conf.get("api_key") or _first_env(env.get("api_key"), environ)
-    region = conf.get("region") or _first_env(env.get("region"), environ) or entry.get("default_region") or "us-east-1"
-    base_url = conf.get("base_url") or _first_env(env.get("base_url"), environ) or entry["base_url"]
-    control = conf.get("control_url") or _first_env(env.get("control_url"), environ) or entry.get("control_url")
+    spec = credential_spec(adapter)
+
+    def value(name: str) -> Any:
+        return conf.get(name) or _first_env(env.get(name), environ)
+
+    credentials = {name: str(v) for name in spec.fields if (v := value(name))}
+    options = {name: v for name in spec.options if (v := value(name))}
+    region = value("region") or entry.get("default_region") or "us-east-1"
+    if "region" in env or "default_region" in entry:
+        options.setdefault("region", region)
+    base_url = value("base_url") or entry["base_url"]
+    control = value("control_url") or entry.get("control_url")
     aws = None
-    if adapter == "bedrock":
-        key_id = conf.get("access_key_id") or _first_env(env.get("access_key_id"), environ)
-        secret = conf.get("secret_access_key") or _first_env(env.get("secret_access_key"), environ)
-        token = conf.get("session_token") or _first_env(env.get("session_token"), environ)
-        if key_id and secret:
-            aws = AwsCredentials(key_id, secret, token or None, region)
-    credential_env = (
-        _names(env.get("access_key_id")) + _names(env.get("secret_access_key"))
-        if adapter == "bedrock" else _names(env.get("api_key"))
-    )
+    if credentials.get("access_key_id") and credentials.get("secret_access_key"):
+        aws = AwsCredentials(credentials["access_key_id"], credentials["secret_access_key"],
+                             credentials.get("session_token") or None, region)
+    first = spec.any_of[0] if spec.any_of else spec.fields
+    credential_env = tuple(n for name in first for n in _names(env.get(name)))
+    if "{" in str(base_url).replace("{region}", ""):
+        credential_env += _names(env.get("base_url"))
     headers = {**(entry.get("headers") or {}), **(conf.get("headers") or {})}
     return ProviderSettings(
         id=entry["id"],
         adapter=adapter,
         base_url=str(base_url).replace("{region}", region).rstrip("/"),
-        api_key=api_key or None,
+        api_key=credentials.get("api_key"),
         aws=aws,
         control_url=str(control).replace("{region}", region).rstrip("/") if control else None,
         timeout_s=float(conf.get("timeout_s", 60.0)),
@@ -140,7 +148,11 @@ def _provider(entry: Mapping[str, Any], conf: Mapping[str, Any], environ: Mappin
         max_retries=int(conf.get("max_retries", 2)),
         headers=tuple(sorted(headers.items())),
         credential_env=credential_env,
-        needs_credentials=adapter == "bedrock" or "api_key" in env,
+        needs_credentials=any(name in env for name in spec.names()),
+        credentials=credentials,
+        credential_sets=spec.any_of,
+        options=options,
+        token_source=spec.token_source,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -63,7 +64,7 @@ def server() -> Iterator[str]:
         out, err = proc.communicate(timeout=20)
         assert proc.returncode == 0, err
         assert "sk-test-never-used" not in out + err
-        assert "vllora serving" in err and "models from 12 providers" in err
+        assert "vllora serving" in err and re.search(r"models from \d+ providers", err)
         assert "credentials: ollama, openai |" in err
 
 

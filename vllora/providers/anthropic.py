@@ -17,6 +17,7 @@ import msgspec
 from vllora.errors import CapabilityNotSupported, UpstreamProtocolError, UpstreamStatusError
 from vllora.providers import messages as msgs
 from vllora.providers.base import JSON, Target, UpstreamRequest, UpstreamResponse
+from vllora.providers.credentials import API_KEY
 from vllora.providers.openai import retry_after
 from vllora.providers.openai_shapes import (
     ChunkStream,
@@ -327,3 +328,4 @@ class AnthropicAdapter:
 
 
 ADAPTER = AnthropicAdapter()
+CREDENTIALS = API_KEY  # one secret: the provider file's env api_key

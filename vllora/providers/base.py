@@ -38,6 +38,8 @@ class Target:
     provider: ProviderSettings
     model: str  # upstream model id, e.g. "claude-3-5-sonnet-20241022" or "anthropic.claude-...-v2:0"
     info: Mapping[str, Any] | None = None  # the catalog's Model object, None when not in the registry
+    # request-time credentials minted outside the adapter (an OAuth2 access token, a project id); never logged
+    auth: Mapping[str, str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def pricing(self) -> Mapping[str, Any] | None:

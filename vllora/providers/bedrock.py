@@ -20,6 +20,7 @@ from vllora.errors import InvalidRequest, UpstreamProtocolError, UpstreamStatusE
 from vllora.providers import bedrock_invoke
 from vllora.providers import messages as msgs
 from vllora.providers.base import JSON, Target, UpstreamRequest, UpstreamResponse
+from vllora.providers.credentials import CredentialSpec
 from vllora.providers.eventstream import EventStreamDecoder
 from vllora.providers.openai import retry_after
 from vllora.providers.openai_shapes import (
@@ -349,3 +350,6 @@ class BedrockAdapter:
 
 
 ADAPTER = BedrockAdapter()
+# SigV4 keys (a pair, with an optional session token) or a Bedrock API key sent as a bearer token
+CREDENTIALS = CredentialSpec(fields=("access_key_id", "secret_access_key", "session_token", "api_key"),
+                             any_of=(("access_key_id", "secret_access_key"), ("api_key",)))

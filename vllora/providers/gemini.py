@@ -21,6 +21,7 @@ from vllora.cost import image_cost
 from vllora.errors import InvalidRequest, UpstreamProtocolError, UpstreamStatusError
 from vllora.providers import messages as msgs
 from vllora.providers.base import JSON, Target, UpstreamRequest, UpstreamResponse
+from vllora.providers.credentials import API_KEY
 from vllora.providers.embeddings import encode_vectors, text_inputs
 from vllora.providers.openai import retry_after
 from vllora.providers.openai_shapes import (
@@ -386,3 +387,4 @@ def _json(resp: UpstreamResponse) -> JSON:
 
 
 ADAPTER = GeminiAdapter()
+CREDENTIALS = API_KEY  # one secret: the provider file's env api_key

@@ -16,6 +16,7 @@ import msgspec
 from vllora.cost import image_cost
 from vllora.errors import UpstreamProtocolError, UpstreamStatusError
 from vllora.providers.base import JSON, Target, UpstreamRequest, UpstreamResponse
+from vllora.providers.credentials import API_KEY
 from vllora.providers.openai_shapes import DONE_FRAME, with_cost
 
 _decode = msgspec.json.decode
@@ -164,3 +165,4 @@ class OpenAIAdapter:
 
 
 ADAPTER = OpenAIAdapter()
+CREDENTIALS = API_KEY  # one secret: the provider file's env api_key

@@ -22,6 +22,7 @@ from vllora.errors import CapabilityNotSupported, InvalidRequest, ModelNotFound,
 from vllora.providers.base import Target, UpstreamRequest, UpstreamResponse
 from vllora.routing.preference import order_offerings
 from vllora.routing.retry import delay_for, moves_on
+from vllora.routing.tokens import TokenSources
 from vllora.routing.upstream import UpstreamClient
 from vllora.settings import Settings
 
@@ -47,6 +48,7 @@ class Router:
         self.upstream = upstream
         self.sleep = sleep
         self._turns = {name: itertools.count() for name in settings.routes}
+        self.tokens = TokenSources()
 
     # resolution -----------------------------------------------------------------------------------------
     def resolve(self, ref: Any, capability: str) -> list[Target]:
@@ -122,7 +124,8 @@ class Router:
                 tries += 1
                 try:
                     self.require_credentials(target)
-                    value = await attempt(target)
+                    authorized = await self.tokens.authorize(target)
+                    value = await attempt(authorized)
                     return Outcome(value, target, attempts)
                 except VlloraError as exc:
                     last = exc

@@ -84,6 +84,9 @@ def _sync_one(client: httpx.Client, registry: Path, provider: ProviderSettings, 
         names = " or ".join(provider.credential_env) or "its credentials"
         err.write(f"{pid}: skipped, no credentials (set {names})\n")
         return ProviderOutcome(pid, "skipped", f"set {names}")
+    if provider.adapter not in READERS:  # e.g. Azure deployments and Vertex's Model Garden: no model list yet
+        err.write(f"{pid}: skipped, vllora cannot list {provider.adapter} models yet\n")
+        return ProviderOutcome(pid, "skipped", f"no model list reader for {provider.adapter}")
     url = list_url(provider)
     err.write(f"{pid}: listing {url} ...\n")
     reader = importlib.import_module(READERS[provider.adapter])
