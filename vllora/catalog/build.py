@@ -18,7 +18,7 @@ from jsonschema import Draft202012Validator
 
 from vllora.catalog import rules
 from vllora.catalog.catalog import artifact_data
-from vllora.catalog.loader import Document, load_document
+from vllora.catalog.loader import Document, FileRefused, load_document, read_yaml_file
 from vllora.errors import CatalogError, Problem, RegistryInvalid
 
 MODEL_FIELDS_NULL = (
@@ -54,7 +54,13 @@ def _display(path: Path) -> str:
 
 
 def _load(path: Path, validator: Draft202012Validator) -> Document:
-    doc = load_document(path.read_text(encoding="utf-8"), _display(path))
+    try:
+        text = read_yaml_file(path)
+    except FileRefused as exc:
+        doc = Document(_display(path), None)
+        doc.problems.append(Problem(doc.path, 1, 1, "", f"{path.name} {exc.reason}", exc.check))
+        return doc
+    doc = load_document(text, _display(path))
     if not doc.problems and not isinstance(doc.value, dict):
         doc.problems.append(Problem(doc.path, 1, 1, "", "a registry file must be a YAML mapping (key: value lines)",
                                     "schema"))
@@ -89,6 +95,20 @@ def normalise_provider(value: dict[str, Any]) -> dict[str, Any]:
     return {**{k: value[k] for k in first}, **{k: value[k] for k in sorted(value) if k not in first}}
 
 
+def _symlink_problems(registry: Path) -> list[Problem]:
+    """Every symbolic link under the registry (folders included) is a problem: a link can point outside
+    the repository, at a secret or at ``/dev/zero``. Links are reported, never followed."""
+    out: list[Problem] = []
+    for dirpath, dirs, files in os.walk(registry):  # os.walk does not descend into linked folders
+        for name in sorted(dirs + files):
+            path = Path(dirpath) / name
+            if path.is_symlink() and not (name in files and name.endswith(".yaml")):  # files: _load says it
+                out.append(Problem(_display(path), 1, 1, "", f"{name} is a symbolic link; commit the folder or "
+                                                             "file itself (links may point outside the repository)",
+                                   "no_symlinks"))
+    return out
+
+
 def compile_registry(registry: Path, schemas: Path | None = None) -> tuple[dict[str, Any], list[Problem]]:
     """All problems in the registry, and the artifact data (only meaningful when there are none)."""
     registry = Path(registry)
@@ -97,11 +117,13 @@ def compile_registry(registry: Path, schemas: Path | None = None) -> tuple[dict[
     sdir = schemas_dir(schemas)
     provider_validator = _validator(sdir / "provider.schema.json")
     model_validator = _validator(sdir / "model.schema.json")
-    problems: list[Problem] = []
+    problems: list[Problem] = _symlink_problems(registry)
 
     providers: list[dict[str, Any]] = []
     provider_ids: set[str] = set()
-    for path in sorted((registry / "providers").glob("*.yaml")):
+    provider_docs: list[Document] = []
+    provider_dir = registry / "providers"
+    for path in sorted(provider_dir.glob("*.yaml")) if not provider_dir.is_symlink() else []:
         doc = _load(path, provider_validator)
         problems.extend(doc.problems)
         if doc.problems:
@@ -109,10 +131,14 @@ def compile_registry(registry: Path, schemas: Path | None = None) -> tuple[dict[
         problems.extend(rules.provider_problems(doc, path.stem))
         providers.append(normalise_provider(doc.value))
         provider_ids.add(path.stem)
+        provider_docs.append(doc)
+    problems.extend(rules.credential_env_problems(provider_docs))
 
     models: list[dict[str, Any]] = []
+    docs_by_provider: dict[str, list[Document]] = {}
     models_root = registry / "models"
-    folders = sorted(p for p in models_root.iterdir() if p.is_dir()) if models_root.is_dir() else []
+    folders = sorted(p for p in models_root.iterdir() if p.is_dir() and not p.is_symlink()) \
+        if models_root.is_dir() and not models_root.is_symlink() else []
     for folder in folders:
         docs: list[Document] = []
         for path in sorted(folder.glob("*.yaml")):
@@ -123,6 +149,10 @@ def compile_registry(registry: Path, schemas: Path | None = None) -> tuple[dict[
                 docs.append(doc)
         problems.extend(rules.provider_folder_problems(docs, folder.name, folder.name in provider_ids))
         models.extend(normalise_model(d.value, folder.name) for d in docs)
+        docs_by_provider[folder.name] = docs
+    problems.extend(rules.claimed_id_problems(docs_by_provider))
+    resold = {(provider, d.value["id"]) for provider, docs in docs_by_provider.items() for d in docs
+              if d.value.get("maker") not in (None, provider)}
     for stray in sorted(models_root.glob("*.yaml")) if models_root.is_dir() else []:
         problems.append(Problem(_display(stray), 1, 1, "", "model files go in registry/models/<provider>/; move it",
                                 "provider_file_exists"))
@@ -134,7 +164,7 @@ def compile_registry(registry: Path, schemas: Path | None = None) -> tuple[dict[
         "features": list(props["features"]["items"]["enum"]),
     }
     problems.sort(key=lambda p: (p.path, p.line, p.col, p.check))
-    return artifact_data(providers, models, vocab), problems
+    return artifact_data(providers, models, vocab, resold), problems
 
 
 def serialise(data: dict[str, Any]) -> bytes:

@@ -9,7 +9,8 @@ order, models and providers sorted)::
       "vocabulary": {"capabilities": [...], "features": [...]},     # from schemas/model.schema.json enums
       "providers": [Provider, ...],        # sorted by id
       "models":    [Model, ...],           # sorted by (provider, id)
-      "index":     {"<key>": [i, ...]}     # key = id, alias or "provider/id" -> positions in "models"
+      "index":     {"<key>": [i, ...]}     # key = id, alias or "provider/id" -> positions in "models":
+                                           # the maker's own offering first, then resellers (``maker:``)
     }
 
 Provider = the provider file's fields (id, name, adapter, base_url, env, docs_url, ...) + "model_count".
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,14 +107,21 @@ class Catalog:
         return list(self.providers)
 
 
-def build_index(models: list[Model]) -> dict[str, list[int]]:
-    """id, every alias, and ``provider/id`` -> positions in ``models`` (which is sorted by provider, id)."""
+def build_index(models: list[Model], resold: AbstractSet[tuple[str, str]] = frozenset()) -> dict[str, list[int]]:
+    """id, every alias, and ``provider/id`` -> positions in ``models`` (which is sorted by provider, id).
+
+    Under one key the offerings of ``resold`` ``(provider, id)`` pairs (model files with ``maker:``) come
+    after the maker's own, so a bare id reaches its maker unless the config orders otherwise.
+    """
     index: dict[str, list[int]] = {}
     for i, m in enumerate(models):
         keys = [m["id"], f"{m['provider']}/{m['id']}", *(m.get("aliases") or [])]
         keys += [f"{m['provider']}/{a}" for a in (m.get("aliases") or [])]
         for key in dict.fromkeys(keys):
             index.setdefault(key, []).append(i)
+    if resold:
+        for positions in index.values():
+            positions.sort(key=lambda i: ((models[i]["provider"], models[i]["id"]) in resold, i))
     return dict(sorted(index.items()))
 
 
@@ -120,6 +129,7 @@ def artifact_data(
     providers: Iterable[Provider],
     models: Iterable[Model],
     vocabulary: Mapping[str, list[str]] | None = None,
+    resold: AbstractSet[tuple[str, str]] = frozenset(),
 ) -> dict[str, Any]:
     """The artifact's JSON object (see the module docstring). ``vllora.catalog.build`` serialises it."""
     ordered = sorted(models, key=lambda m: (m["provider"], m["id"]))
@@ -132,7 +142,7 @@ def artifact_data(
         "vocabulary": dict(vocabulary or {}),
         "providers": provs,
         "models": ordered,
-        "index": build_index(ordered),
+        "index": build_index(ordered, resold),
     }
 
 

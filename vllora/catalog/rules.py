@@ -3,19 +3,23 @@
 Per file: ``yaml_syntax`` (in the loader) and ``schema`` (JSON Schema 2020-12, strict). Across files:
 ``provider_id_matches_filename``, ``id_matches_filename``, ``provider_file_exists``, ``duplicate_id``,
 ``alias_collision``, ``successor_exists``, ``price_ceiling``, ``context_window_required``,
-``pricing_required``, ``limits_consistent``. Curated files are those without a ``sync:`` block; files
+``pricing_required``, ``limits_consistent``, ``credential_env_owned`` and ``id_claimed`` (a pull request
+must not borrow another provider's credential or quietly offer another provider's ids), ``finite_number``.
+Curated files are those without a ``sync:`` block; files
 written by ``vllora sync`` may lack facts the provider's API does not give.
 """
 
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from vllora.catalog.env_names import env_entries, env_owner
 from vllora.catalog.loader import Document, escape
 from vllora.errors import Problem
 
@@ -39,7 +43,19 @@ def schema_problems(doc: Document, validator: Draft202012Validator) -> list[Prob
                     key=lambda e: ([str(p) for p in e.absolute_path], str(e.validator)))
     for error in errors:
         out.extend(_explain(doc, error))
+    out.extend(_non_finite(doc, doc.value, ""))
     return out
+
+
+def _non_finite(doc: Document, value: Any, pointer: str) -> list[Problem]:
+    """``.inf`` and ``.nan`` are YAML floats that every numeric bound lets through (NaN compares false)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return [doc.problem(pointer, "must be a finite number (.inf and .nan are not allowed)", "finite_number")]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _non_finite(doc, v, f"{pointer}/{escape(str(k))}")]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _non_finite(doc, v, f"{pointer}/{i}")]
+    return []
 
 
 def _pointer(path: Iterable[Any]) -> str:
@@ -90,9 +106,17 @@ def _explain(doc: Document, error: ValidationError) -> list[Problem]:
         return [doc.problem(pointer, f"must be <= {error.validator_value} (got {_show(error.instance)})", "schema")]
     if kind == "pattern":
         desc = schema.get("description") or f"the pattern {error.validator_value}"
-        if "https?" in str(error.validator_value):
-            desc = "an http(s) URL"
-        elif "A-Z" in str(error.validator_value):
+        pattern = str(error.validator_value)
+        if "https?" in pattern:
+            desc = "an http(s):// URL with a host name (no spaces, quotes or angle brackets)"
+        elif "@" in pattern:
+            desc = ("an id of ASCII letters, digits and . - _ : / @ starting with a letter or digit (no spaces, "
+                    "no invisible or direction-changing characters)")
+        elif "\\r\\n" in pattern:
+            desc = "a header value: CR, LF and NUL are not allowed"
+        elif "|~" in pattern:
+            desc = "an HTTP header name (letters, digits and !#$%&'*+.^_`|~-)"
+        elif "A-Z" in pattern:
             desc = "an environment variable name in UPPER_SNAKE_CASE"
         return [doc.problem(pointer, f"{_show(error.instance)} is not {desc}", "schema")]
     if kind == "uniqueItems":
@@ -102,6 +126,8 @@ def _explain(doc: Document, error: ValidationError) -> list[Problem]:
                                      f"{'y' if error.validator_value == 1 else 'ies'}", "schema")]
     if kind == "minLength":
         return [doc.problem(pointer, "must not be empty", "schema")]
+    if kind == "maxLength":
+        return [doc.problem(pointer, f"is longer than {error.validator_value} characters; shorten it", "schema")]
     if kind in ("oneOf", "anyOf"):
         return [doc.problem(pointer, f"{_show(error.instance)} is not valid here: write a string or a list of "
                                      "strings as the schema describes", "schema")]
@@ -200,4 +226,66 @@ def provider_folder_problems(docs: list[Document], provider: str, has_provider_f
             hint = _suggest(successor, ids)
             out.append(doc.problem("/successor", f"successor {successor!r} is not a model of {provider!r}; "
                                                  f"{hint}name an existing id", "successor_exists"))
+    return out
+
+
+def credential_env_problems(docs: list[Document]) -> list[Problem]:
+    """``credential_env_owned``: a variable in ``env:`` belongs to one provider. A provider file naming
+    another provider's variable (``OPENAI_API_KEY`` in a new provider) would send that key to its host."""
+    named: dict[str, list[tuple[Document, str, str]]] = {}
+    for doc in docs:
+        value = doc.value if isinstance(doc.value, dict) else {}
+        pid = str(value.get("id"))
+        for variable, pointer in env_entries(value.get("env")):
+            named.setdefault(variable, []).append((doc, pointer, pid))
+    out: list[Problem] = []
+    for variable, users in sorted(named.items()):
+        if len({pid for _, _, pid in users}) < 2:
+            continue
+        owner = env_owner(variable, [pid for _, _, pid in users])
+        for doc, pointer, pid in users:
+            if pid == owner:
+                continue
+            others = ", ".join(sorted(p for _, _, p in users if p != pid))
+            own = pid.upper().replace("-", "_") + "_API_KEY"
+            out.append(doc.problem(pointer, f"{variable} is also named by provider(s) {others}: a credential or "
+                                            "endpoint variable belongs to one provider, or this provider would "
+                                            f"receive the other's key; name this provider's own (e.g. {own})",
+                                   "credential_env_owned"))
+    return out
+
+
+def claimed_id_problems(docs_by_provider: Mapping[str, list[Document]]) -> list[Problem]:
+    """``id_claimed``: an id or alias offered by several providers. One of them makes the model; every other
+    one declares ``maker: <provider>`` in its model file, so a reviewer sees a new provider claiming
+    ``gpt-4o`` and bare ids keep going to the maker."""
+    offers: dict[str, list[tuple[str, Document, str, str | None]]] = {}
+    for provider, docs in docs_by_provider.items():
+        for doc in docs:
+            m = doc.value if isinstance(doc.value, dict) else {}
+            maker = m.get("maker") if isinstance(m.get("maker"), str) and m.get("maker") != provider else None
+            keys = [(m.get("id"), "/id")]
+            keys += [(a, f"/aliases/{i}") for i, a in enumerate(m.get("aliases") or [])
+                     if isinstance(m.get("aliases"), list)]
+            for key, pointer in keys:
+                if isinstance(key, str):
+                    offers.setdefault(key, []).append((provider, doc, pointer, maker))
+    out: list[Problem] = []
+    for key, group in sorted(offers.items()):
+        providers = {provider for provider, *_ in group}
+        for _provider, doc, pointer, maker in group:
+            if pointer == "/id" and maker is not None and maker in docs_by_provider and maker not in providers:
+                out.append(doc.problem("/maker", f"maker {maker!r} does not offer {key!r}; name the provider that "
+                                                 "makes this model, or remove `maker:`", "id_claimed"))
+        if len(providers) < 2:
+            continue
+        makers = [(provider, doc, pointer) for provider, doc, pointer, maker in group if maker is None]
+        if len({provider for provider, *_ in makers}) < 2:
+            continue
+        for provider, doc, pointer in makers:
+            others = ", ".join(sorted({p for p, *_ in makers if p != provider}))
+            out.append(doc.problem(pointer, f"{key!r} is also offered by {others} as its own model; only the "
+                                            "model's maker offers it without `maker:`: a provider that resells it "
+                                            "adds `maker: <the maker's provider id>` to its model file (reviewers "
+                                            "see the claim; bare ids go to the maker)", "id_claimed"))
     return out
