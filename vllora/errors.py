@@ -86,8 +86,18 @@ class Problem:
         return f"{self.path}:{self.line}:{self.col}: {self.pointer or '/'}: {self.message}"
 
     def format_github(self) -> str:
-        msg = f"{self.pointer or '/'}: {self.message}".replace("%", "%25").replace("\n", "%0A")
-        return f"::error file={self.path},line={self.line},col={self.col}::{msg}"
+        """A workflow command: ``%``, CR and LF escaped in the message, and ``:`` and ``,`` too in properties,
+        so a file name or key with a newline cannot inject a command of its own."""
+        msg = _github_data(f"{self.pointer or '/'}: {self.message}")
+        return f"::error file={_github_property(self.path)},line={self.line},col={self.col}::{msg}"
+
+
+def _github_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _github_property(text: str) -> str:
+    return _github_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 class CatalogError(VlloraError):
