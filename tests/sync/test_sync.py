@@ -265,3 +265,23 @@ def test_file_names(model_id: str, expected: str) -> None:
 @pytest.mark.parametrize("value", ["gpt-4o", "a:b", "no", "123", "meta-llama/x", "x y", "true", "null"])
 def test_scalars_round_trip_through_yaml(value: str) -> None:
     assert yaml.safe_load(f"k: {scalar(value)}")["k"] == value
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_unreachable_keyless_provider_is_skipped_unless_named(tmp_path: Path) -> None:
+    """Issue 16: `vllora sync --models` exited 1 on every machine without a running Ollama."""
+    reg = _registry(tmp_path)
+    ollama = ProviderSettings("ollama", "openai", f"http://127.0.0.1:{_closed_port()}/v1", needs_credentials=False)
+    with fake_server(_route) as (base, _):
+        report, err = _run(reg, _settings(base, ollama=ollama))
+        assert {o.provider: o.status for o in report.outcomes}["ollama"] == "skipped"
+        assert report.ok and "ollama: skipped, not reachable at http://127.0.0.1:" in err
+        named, err = _run(reg, _settings(base, ollama=ollama), only=["ollama"], dry_run=True)
+    assert [o.status for o in named.outcomes] == ["failed"] and not named.ok and "ollama: failed: ConnectError" in err
