@@ -105,3 +105,14 @@ def test_an_alias_claim_is_flagged_too(attacked: Path) -> None:
     _data, problems = compile_registry(attacked)
     claims = [(Path(p.path).name, p.pointer) for p in problems if p.check == "id_claimed"]
     assert ("fast-4o.yaml", "/aliases/0") in claims and ("gpt-4o.yaml", "/id") in claims
+
+
+def test_a_reseller_provider_declares_itself_once(attacked: Path) -> None:
+    """An aggregator can say `resells: true` in its provider file instead of `maker:` on every model file."""
+    provider = attacked / "providers" / "aaa-fast.yaml"
+    provider.write_text(provider.read_text().replace(", OPENAI_API_KEY", "") + "resells: true\n")
+    _data, problems = compile_registry(attacked)
+    assert problems == []
+    environ = {**ENV, "AAA_FAST_API_KEY": "k-aaa", "ANTHROPIC_API_KEY": "k-ant"}
+    assert _bare(attacked, "gpt-4o", environ) == "openai"
+    assert _bare(attacked, "claude-3-5-sonnet-20241022", environ) == "anthropic"

@@ -150,9 +150,10 @@ def compile_registry(registry: Path, schemas: Path | None = None) -> tuple[dict[
         problems.extend(rules.provider_folder_problems(docs, folder.name, folder.name in provider_ids))
         models.extend(normalise_model(d.value, folder.name) for d in docs)
         docs_by_provider[folder.name] = docs
-    problems.extend(rules.claimed_id_problems(docs_by_provider))
+    resellers = {p["id"] for p in providers if p.get("resells") is True}
+    problems.extend(rules.claimed_id_problems(docs_by_provider, resellers))
     resold = {(provider, d.value["id"]) for provider, docs in docs_by_provider.items() for d in docs
-              if d.value.get("maker") not in (None, provider)}
+              if rules.resold(provider, d.value, resellers)}
     for stray in sorted(models_root.glob("*.yaml")) if models_root.is_dir() else []:
         problems.append(Problem(_display(stray), 1, 1, "", "model files go in registry/models/<provider>/; move it",
                                 "provider_file_exists"))

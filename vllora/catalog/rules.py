@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -110,7 +111,7 @@ def _explain(doc: Document, error: ValidationError) -> list[Problem]:
         if "https?" in pattern:
             desc = "an http(s):// URL with a host name (no spaces, quotes or angle brackets)"
         elif "@" in pattern:
-            desc = ("an id of ASCII letters, digits and . - _ : / @ starting with a letter or digit (no spaces, "
+            desc = ("an id of ASCII letters, digits and . _ : / @ ~ - starting with a letter, digit, @ or ~ (no spaces, "
                     "no invisible or direction-changing characters)")
         elif "\\r\\n" in pattern:
             desc = "a header value: CR, LF and NUL are not allowed"
@@ -255,15 +256,28 @@ def credential_env_problems(docs: list[Document]) -> list[Problem]:
     return out
 
 
-def claimed_id_problems(docs_by_provider: Mapping[str, list[Document]]) -> list[Problem]:
+def resold(provider: str, model: Mapping[str, Any], resellers: AbstractSet[str]) -> bool:
+    """True when this offering is not the maker's own: ``maker:`` names another provider (or maker), or the
+    provider file says ``resells: true`` and the model file does not say ``maker: <this provider>``."""
+    maker = model.get("maker")
+    if isinstance(maker, str):
+        return maker != provider
+    return provider in resellers
+
+
+def claimed_id_problems(docs_by_provider: Mapping[str, list[Document]],
+                        resellers: AbstractSet[str] = frozenset()) -> list[Problem]:
     """``id_claimed``: an id or alias offered by several providers. One of them makes the model; every other
-    one declares ``maker: <provider>`` in its model file, so a reviewer sees a new provider claiming
-    ``gpt-4o`` and bare ids keep going to the maker."""
+    one declares it resells it, with ``maker: <provider>`` in the model file or ``resells: true`` in its
+    provider file, so a reviewer sees a new provider claiming ``gpt-4o`` and bare ids keep going to the
+    maker."""
     offers: dict[str, list[tuple[str, Document, str, str | None]]] = {}
     for provider, docs in docs_by_provider.items():
         for doc in docs:
             m = doc.value if isinstance(doc.value, dict) else {}
             maker = m.get("maker") if isinstance(m.get("maker"), str) and m.get("maker") != provider else None
+            if maker is None and resold(provider, m, resellers):
+                maker = ""  # resold, maker not named
             keys = [(m.get("id"), "/id")]
             keys += [(a, f"/aliases/{i}") for i, a in enumerate(m.get("aliases") or [])
                      if isinstance(m.get("aliases"), list)]
@@ -274,7 +288,7 @@ def claimed_id_problems(docs_by_provider: Mapping[str, list[Document]]) -> list[
     for key, group in sorted(offers.items()):
         providers = {provider for provider, *_ in group}
         for _provider, doc, pointer, maker in group:
-            if pointer == "/id" and maker is not None and maker in docs_by_provider and maker not in providers:
+            if pointer == "/id" and maker and maker in docs_by_provider and maker not in providers:
                 out.append(doc.problem("/maker", f"maker {maker!r} does not offer {key!r}; name the provider that "
                                                  "makes this model, or remove `maker:`", "id_claimed"))
         if len(providers) < 2:
@@ -284,8 +298,9 @@ def claimed_id_problems(docs_by_provider: Mapping[str, list[Document]]) -> list[
             continue
         for provider, doc, pointer in makers:
             others = ", ".join(sorted({p for p, *_ in makers if p != provider}))
-            out.append(doc.problem(pointer, f"{key!r} is also offered by {others} as its own model; only the "
-                                            "model's maker offers it without `maker:`: a provider that resells it "
-                                            "adds `maker: <the maker's provider id>` to its model file (reviewers "
-                                            "see the claim; bare ids go to the maker)", "id_claimed"))
+            out.append(doc.problem(pointer, f"{key!r} is also offered by {others} as its own model; only its "
+                                            "maker offers it as its own: a provider that resells it adds `maker: "
+                                            "<the maker's provider id>` to this model file, or `resells: true` to "
+                                            "its provider file (reviewers see the claim; bare ids go to the maker)",
+                                   "id_claimed"))
     return out

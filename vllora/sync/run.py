@@ -2,8 +2,8 @@
 
 A provider without credentials is skipped with a line naming the env var; a provider that fails (HTTP
 error, bad JSON) is reported and the others still sync. A keyless provider (a local Ollama) that does not
-answer is skipped, not failed, unless ``--providers`` named it: most machines do not run one. ``SyncReport.ok`` says whether everything asked
-for succeeded.
+answer is skipped, not failed, unless ``--providers`` named it: most machines do not run one.
+``SyncReport.ok`` says whether everything asked for succeeded.
 """
 
 from __future__ import annotations
