@@ -124,3 +124,12 @@ def test_github_format_cannot_be_injected_by_file_names_or_keys(registry: Path) 
     assert len(commands) == len(lines) - 1  # one line per problem, plus the summary
     assert "%0A%3A%3Awarning file=a%3A%3Apwned %250A.yaml" in result.output
     assert "/k%0D%0A::notice::pwned: unknown key" in result.output
+
+
+@pytest.mark.parametrize("good", ["@cf/meta/llama-3.1-8b-instruct", "~anthropic/claude-haiku-latest",
+                                  "anthropic.claude-3-5-sonnet-20241022-v2:0", "accounts/fireworks/models/x"])
+def test_real_world_ids_are_in_the_character_set(registry: Path, good: str) -> None:
+    from vllora.catalog.rules import file_name_for
+
+    (registry / "models" / "openai" / file_name_for(good)).write_text(f'id: "{good}"\n' + GOOD)
+    assert _problems(registry) == []
