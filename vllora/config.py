@@ -150,7 +150,7 @@ def read_config(path: Path, environ: Mapping[str, str]) -> tuple[dict[str, Any],
     if not isinstance(doc.value, dict):
         raise ConfigError(f"{path}:1:1: the config file must be a YAML mapping (providers:, routes:, server:)")
     validator = _validator(schemas_dir() / "config.schema.json")
-    substituted: dict[str, list[str]] = {}
+    substituted = doc.substituted
     doc.value = _restore(doc.value, values, names, validator.schema, "", substituted)
     problems = schema_problems(doc, validator)
     if problems:
@@ -240,6 +240,7 @@ def load_settings(catalog: Catalog, config_path: Path | None, environ: Mapping[s
 
 def check_routes(routes: Mapping[str, RouteSettings], catalog: Catalog, doc: Any, where: str) -> None:
     """Every target names a catalog model (``provider/model``, id or alias) or another route; no cycles."""
+    from vllora.catalog.loader import escape
 
     def at(pointer: str) -> str:
         if doc is None:
@@ -254,8 +255,12 @@ def check_routes(routes: Mapping[str, RouteSettings], catalog: Catalog, doc: Any
             if target in routes:
                 continue
             if not catalog.find(target):
-                raise ConfigError(f"{at(f'/routes/{name}/targets/{i}')}: route {name!r} names unknown model "
-                                  f"{target!r}; use provider/model with a model from `vllora list` "
+                pointer = f"/routes/{escape(name)}/targets/{i}"
+                shown = repr(target)
+                if doc is not None and pointer in doc.substituted:  # never print a value from the environment
+                    shown = "from " + " and ".join(f"${{{v}}}" for v in doc.substituted[pointer])
+                raise ConfigError(f"{at(pointer)}: route {name!r} names unknown model "
+                                  f"{shown}; use provider/model with a model from `vllora list` "
                                   f"(providers: {', '.join(catalog.providers)})")
     state: dict[str, int] = {}
 

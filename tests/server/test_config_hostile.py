@@ -81,3 +81,10 @@ def test_alias_bomb_and_self_reference_in_the_config_are_refused(tmp_path: Path,
 def test_an_oversized_config_file_is_refused(tmp_path: Path, catalog) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ConfigError, match="over 256 KB"):
         load_settings(catalog, write(tmp_path, "# " + "x" * 300_000 + "\n"), {})
+
+
+def test_a_route_target_from_the_environment_is_not_printed(tmp_path: Path, catalog) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ConfigError) as info:
+        load_settings(catalog, write(tmp_path, "routes:\n  smart: {targets: [${TARGET}]}\n"),
+                      {"TARGET": "openai/secret-deployment-name"})
+    assert "from ${TARGET}" in info.value.message and "secret-deployment-name" not in info.value.message

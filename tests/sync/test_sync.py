@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -285,3 +286,18 @@ def test_unreachable_keyless_provider_is_skipped_unless_named(tmp_path: Path) ->
         assert report.ok and "ollama: skipped, not reachable at http://127.0.0.1:" in err
         named, err = _run(reg, _settings(base, ollama=ollama), only=["ollama"], dry_run=True)
     assert [o.status for o in named.outcomes] == ["failed"] and not named.ok and "ollama: failed: ConnectError" in err
+
+
+def test_sync_never_writes_through_a_symlinked_model_folder(tmp_path: Path) -> None:
+    import os
+
+    from vllora.errors import VlloraError
+
+    reg = _registry(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.rmtree(reg / "models" / "anthropic")
+    os.symlink(elsewhere, reg / "models" / "anthropic")
+    with fake_server(_route) as (base, _), pytest.raises(VlloraError, match="symbolic link"):
+        _run(reg, _settings(base), only=["anthropic"])
+    assert list(elsewhere.iterdir()) == []

@@ -56,6 +56,7 @@ class Document:
     keys: dict[str, tuple[int, int]] = field(default_factory=dict)  # pointer -> where its key is written
     values: dict[str, tuple[int, int]] = field(default_factory=dict)  # pointer -> where its value starts
     problems: list[Problem] = field(default_factory=list)
+    substituted: dict[str, list[str]] = field(default_factory=dict)  # config: pointer -> ${VAR} names used
     _seen: set[int] = field(default_factory=set, repr=False)  # ids of nodes converted at least once
     _open: set[int] = field(default_factory=set, repr=False)  # ids of collections being converted now
     _revisits: int = field(default=0, repr=False)

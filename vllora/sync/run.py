@@ -71,11 +71,21 @@ def sync_models(
             report.outcomes.append(outcome)
             if outcome.plan and not dry_run:
                 for add in outcome.plan.additions:
+                    _refuse_links(registry, add.path)
                     add.path.parent.mkdir(parents=True, exist_ok=True)
                     with open(add.path, "x", encoding="utf-8") as fh:  # "x": never overwrite a file
                         fh.write(add.text)
                     report.written.append(add.path)
     return report
+
+
+def _refuse_links(registry: Path, path: Path) -> None:
+    """Never write through a symbolic link inside the registry (a committed link may point anywhere)."""
+    for part in [path, *path.parents]:
+        if part == registry or registry not in part.parents:
+            return
+        if part.is_symlink():
+            raise VlloraError(f"refusing to write {path}: {part} is a symbolic link; replace it with a real folder")
 
 
 def _sync_one(client: httpx.Client, registry: Path, provider: ProviderSettings, today: str, err: TextIO,
