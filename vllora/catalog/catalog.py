@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,7 +106,10 @@ class Catalog:
         return list(self.providers)
 
 
-def build_index(models: list[Model], resold: AbstractSet[tuple[str, str]] = frozenset()) -> dict[str, list[int]]:
+Offerings = frozenset[tuple[str, str]] | set[tuple[str, str]]  # (provider, model id) pairs
+
+
+def build_index(models: list[Model], resold: Offerings = frozenset()) -> dict[str, list[int]]:
     """id, every alias, and ``provider/id`` -> positions in ``models`` (which is sorted by provider, id).
 
     Under one key the offerings of ``resold`` ``(provider, id)`` pairs (model files with ``maker:``) come
@@ -129,7 +131,7 @@ def artifact_data(
     providers: Iterable[Provider],
     models: Iterable[Model],
     vocabulary: Mapping[str, list[str]] | None = None,
-    resold: AbstractSet[tuple[str, str]] = frozenset(),
+    resold: Offerings = frozenset(),
 ) -> dict[str, Any]:
     """The artifact's JSON object (see the module docstring). ``vllora.catalog.build`` serialises it."""
     ordered = sorted(models, key=lambda m: (m["provider"], m["id"]))

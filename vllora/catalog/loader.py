@@ -2,8 +2,8 @@
 
 ``load_document(text, path)`` returns a ``Document``: the plain Python value plus a map from JSON pointer to
 positions, so any problem found later (by the schema or a cross-file rule) can name the exact line.
-Dates stay strings (``2024-05-13`` is not turned into a ``date``), duplicate keys are errors, and a YAML
-syntax error is reported at its own line.
+Dates stay strings (``2024-05-13`` is not turned into a ``date``), duplicate keys are errors, ``.inf`` and
+``.nan`` are errors (``finite_number``), and a YAML syntax error is reported at its own line.
 
 This is the one safe YAML reader for the registry and the config file alike: no tags are constructed, a
 file over ``MAX_YAML_BYTES`` is refused before it is parsed, and aliases may expand at most
@@ -14,6 +14,7 @@ that is not a regular file when asked to (registry files come from pull requests
 
 from __future__ import annotations
 
+import math
 import os
 import stat
 from dataclasses import dataclass, field
@@ -107,7 +108,12 @@ def _convert(node: yaml.Node, pointer: str, doc: Document) -> Any:
     doc.values.setdefault(pointer, _mark(node))
     assert isinstance(node, yaml.ScalarNode)
     build = _SCALARS.get(node.tag)
-    return build(node) if build is not None else str(node.value)
+    value = build(node) if build is not None else str(node.value)
+    if isinstance(value, float) and not math.isfinite(value):  # every numeric bound lets NaN through
+        line, col = _mark(node)
+        doc.problems.append(Problem(doc.path, line, col, pointer, "must be a finite number (.inf and .nan are "
+                                                                  "not allowed)", "finite_number"))
+    return value
 
 
 def _convert_collection(node: yaml.Node, pointer: str, doc: Document) -> Any:

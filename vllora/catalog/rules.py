@@ -4,7 +4,7 @@ Per file: ``yaml_syntax`` (in the loader) and ``schema`` (JSON Schema 2020-12, s
 ``provider_id_matches_filename``, ``id_matches_filename``, ``provider_file_exists``, ``duplicate_id``,
 ``alias_collision``, ``successor_exists``, ``price_ceiling``, ``context_window_required``,
 ``pricing_required``, ``limits_consistent``, ``credential_env_owned`` and ``id_claimed`` (a pull request
-must not borrow another provider's credential or quietly offer another provider's ids), ``finite_number``.
+must not borrow another provider's credential or quietly offer another provider's ids).
 Curated files are those without a ``sync:`` block; files
 written by ``vllora sync`` may lack facts the provider's API does not give.
 """
@@ -12,7 +12,6 @@ written by ``vllora sync`` may lack facts the provider's API does not give.
 from __future__ import annotations
 
 import difflib
-import math
 from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from typing import Any
@@ -44,19 +43,7 @@ def schema_problems(doc: Document, validator: Draft202012Validator) -> list[Prob
                     key=lambda e: ([str(p) for p in e.absolute_path], str(e.validator)))
     for error in errors:
         out.extend(_explain(doc, error))
-    out.extend(_non_finite(doc, doc.value, ""))
     return out
-
-
-def _non_finite(doc: Document, value: Any, pointer: str) -> list[Problem]:
-    """``.inf`` and ``.nan`` are YAML floats that every numeric bound lets through (NaN compares false)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return [doc.problem(pointer, "must be a finite number (.inf and .nan are not allowed)", "finite_number")]
-    if isinstance(value, dict):
-        return [p for k, v in value.items() for p in _non_finite(doc, v, f"{pointer}/{escape(str(k))}")]
-    if isinstance(value, list):
-        return [p for i, v in enumerate(value) for p in _non_finite(doc, v, f"{pointer}/{i}")]
-    return []
 
 
 def _pointer(path: Iterable[Any]) -> str:
