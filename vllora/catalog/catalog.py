@@ -29,6 +29,7 @@ from typing import Any
 
 Model = dict[str, Any]
 Provider = dict[str, Any]
+Offerings = frozenset[tuple[str, str]] | set[tuple[str, str]]  # (provider, model id) pairs
 
 ARTIFACT_PATH = Path(__file__).with_name("catalog.json")
 
@@ -106,24 +107,14 @@ class Catalog:
         return list(self.providers)
 
 
-Offerings = frozenset[tuple[str, str]] | set[tuple[str, str]]  # (provider, model id) pairs
-
-
-def build_index(models: list[Model], resold: Offerings = frozenset()) -> dict[str, list[int]]:
-    """id, every alias, and ``provider/id`` -> positions in ``models`` (which is sorted by provider, id).
-
-    Under one key the offerings of ``resold`` ``(provider, id)`` pairs (model files with ``maker:``) come
-    after the maker's own, so a bare id reaches its maker unless the config orders otherwise.
-    """
+def build_index(models: list[Model]) -> dict[str, list[int]]:
+    """id, every alias, and ``provider/id`` -> positions in ``models`` (which is sorted by provider, id)."""
     index: dict[str, list[int]] = {}
     for i, m in enumerate(models):
         keys = [m["id"], f"{m['provider']}/{m['id']}", *(m.get("aliases") or [])]
         keys += [f"{m['provider']}/{a}" for a in (m.get("aliases") or [])]
         for key in dict.fromkeys(keys):
             index.setdefault(key, []).append(i)
-    if resold:
-        for positions in index.values():
-            positions.sort(key=lambda i: ((models[i]["provider"], models[i]["id"]) in resold, i))
     return dict(sorted(index.items()))
 
 
@@ -144,8 +135,17 @@ def artifact_data(
         "vocabulary": dict(vocabulary or {}),
         "providers": provs,
         "models": ordered,
-        "index": build_index(ordered, resold),
+        "index": makers_first(build_index(ordered), ordered, resold),
     }
+
+
+def makers_first(index: dict[str, list[int]], models: list[Model], resold: Offerings) -> dict[str, list[int]]:
+    """Under each key, the maker's own offering before resold ones (model files with ``maker:``, providers
+    with ``resells: true``), so a bare id reaches its maker unless the config orders otherwise."""
+    if resold:
+        for positions in index.values():
+            positions.sort(key=lambda i: ((models[i]["provider"], models[i]["id"]) in resold, i))
+    return index
 
 
 def models_payload(models: Iterable[Model]) -> dict[str, list[Model]]:
