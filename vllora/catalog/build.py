@@ -16,9 +16,9 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from vllora.catalog import rules
+from vllora.catalog import claims, rules
 from vllora.catalog.catalog import artifact_data
-from vllora.catalog.loader import Document, FileRefused, load_document, read_yaml_file
+from vllora.catalog.loader import Document, FileRefused, load_document, read_yaml_file, symlink_problems
 from vllora.errors import CatalogError, Problem, RegistryInvalid
 
 MODEL_FIELDS_NULL = (
@@ -95,20 +95,6 @@ def normalise_provider(value: dict[str, Any]) -> dict[str, Any]:
     return {**{k: value[k] for k in first}, **{k: value[k] for k in sorted(value) if k not in first}}
 
 
-def _symlink_problems(registry: Path) -> list[Problem]:
-    """Every symbolic link under the registry (folders included) is a problem: a link can point outside
-    the repository, at a secret or at ``/dev/zero``. Links are reported, never followed."""
-    out: list[Problem] = []
-    for dirpath, dirs, files in os.walk(registry):  # os.walk does not descend into linked folders
-        for name in sorted(dirs + files):
-            path = Path(dirpath) / name
-            if path.is_symlink() and not (name in files and name.endswith(".yaml")):  # files: _load says it
-                out.append(Problem(_display(path), 1, 1, "", f"{name} is a symbolic link; commit the folder or "
-                                                             "file itself (links may point outside the repository)",
-                                   "no_symlinks"))
-    return out
-
-
 def compile_registry(registry: Path, schemas: Path | None = None) -> tuple[dict[str, Any], list[Problem]]:
     """All problems in the registry, and the artifact data (only meaningful when there are none)."""
     registry = Path(registry)
@@ -117,11 +103,12 @@ def compile_registry(registry: Path, schemas: Path | None = None) -> tuple[dict[
     sdir = schemas_dir(schemas)
     provider_validator = _validator(sdir / "provider.schema.json")
     model_validator = _validator(sdir / "model.schema.json")
-    problems: list[Problem] = _symlink_problems(registry)
+    problems: list[Problem] = []
 
     providers: list[dict[str, Any]] = []
     provider_ids: set[str] = set()
     provider_docs: list[Document] = []
+    problems.extend(symlink_problems(registry, _display))
     provider_dir = registry / "providers"
     for path in sorted(provider_dir.glob("*.yaml")) if not provider_dir.is_symlink() else []:
         doc = _load(path, provider_validator)
@@ -132,7 +119,7 @@ def compile_registry(registry: Path, schemas: Path | None = None) -> tuple[dict[
         providers.append(normalise_provider(doc.value))
         provider_ids.add(path.stem)
         provider_docs.append(doc)
-    problems.extend(rules.credential_env_problems(provider_docs))
+    problems.extend(claims.credential_env_problems(provider_docs))
 
     models: list[dict[str, Any]] = []
     docs_by_provider: dict[str, list[Document]] = {}
@@ -151,9 +138,9 @@ def compile_registry(registry: Path, schemas: Path | None = None) -> tuple[dict[
         models.extend(normalise_model(d.value, folder.name) for d in docs)
         docs_by_provider[folder.name] = docs
     resellers = {p["id"] for p in providers if p.get("resells") is True}
-    problems.extend(rules.claimed_id_problems(docs_by_provider, resellers))
+    problems.extend(claims.claimed_id_problems(docs_by_provider, resellers))
     resold = {(provider, d.value["id"]) for provider, docs in docs_by_provider.items() for d in docs
-              if rules.resold(provider, d.value, resellers)}
+              if claims.resold(provider, d.value, resellers)}
     for stray in sorted(models_root.glob("*.yaml")) if models_root.is_dir() else []:
         problems.append(Problem(_display(stray), 1, 1, "", "model files go in registry/models/<provider>/; move it",
                                 "provider_file_exists"))

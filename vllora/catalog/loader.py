@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -206,3 +207,17 @@ def read_yaml_file(path: Path, *, allow_symlink: bool = False) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise FileRefused(f"is not UTF-8 (byte {exc.start})", "readable") from None
+
+
+def symlink_problems(registry: Path, display: Callable[[Path], str]) -> list[Problem]:
+    """Every symbolic link under the registry (folders included) is a problem: a link can point outside
+    the repository, at a secret or at ``/dev/zero``. Links are reported, never followed."""
+    out: list[Problem] = []
+    for dirpath, dirs, files in os.walk(registry):  # os.walk does not descend into linked folders
+        for name in sorted(dirs + files):
+            path = Path(dirpath) / name
+            if path.is_symlink() and not (name in files and name.endswith(".yaml")):  # files: _load says it
+                out.append(Problem(display(path), 1, 1, "", f"{name} is a symbolic link; commit the folder or "
+                                                             "file itself (links may point outside the repository)",
+                                   "no_symlinks"))
+    return out
