@@ -211,4 +211,3 @@ def provider_folder_problems(docs: list[Document], provider: str, has_provider_f
             out.append(doc.problem("/successor", f"successor {successor!r} is not a model of {provider!r}; "
                                                  f"{hint}name an existing id", "successor_exists"))
     return out
-
