@@ -133,3 +133,10 @@ def test_real_world_ids_are_in_the_character_set(registry: Path, good: str) -> N
 
     (registry / "models" / "openai" / file_name_for(good)).write_text(f'id: "{good}"\n' + GOOD)
     assert _problems(registry) == []
+
+
+def test_text_format_keeps_one_problem_per_line(registry: Path) -> None:
+    (registry / "models" / "openai" / "x\nforged.yaml:1:1: fine.yaml").write_text("id: x\n" + GOOD)
+    result = CliRunner().invoke(validate, [str(registry)])
+    lines = result.output.splitlines()
+    assert len(lines) == 2 and "x\\nforged.yaml" in lines[0], lines  # the problem and the summary
