@@ -301,3 +301,21 @@ def test_sync_never_writes_through_a_symlinked_model_folder(tmp_path: Path) -> N
     with fake_server(_route) as (base, _), pytest.raises(VlloraError, match="symbolic link"):
         _run(reg, _settings(base), only=["anthropic"])
     assert list(elsewhere.iterdir()) == []
+
+
+def test_sync_reads_registry_files_with_the_safe_loader(tmp_path: Path) -> None:
+    """A symlinked file is not read and an alias bomb is not expanded (the same rules as `vllora validate`)."""
+    import os
+
+    from vllora.sync.plan import existing_models
+
+    folder = tmp_path / "openai"
+    folder.mkdir()
+    (folder / "gpt-x.yaml").write_text("id: gpt-x\nname: X\ncapabilities: [chat]\n")
+    outside = tmp_path / "outside.yaml"
+    outside.write_text("id: from-outside\nname: X\ncapabilities: [chat]\n")
+    os.symlink(outside, folder / "linked.yaml")
+    bomb = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    bomb += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 6)]
+    (folder / "bomb.yaml").write_text("id: bomb\n" + "\n".join(bomb) + "\n")
+    assert sorted(existing_models(folder)) == ["gpt-x"]
