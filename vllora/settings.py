@@ -92,7 +92,7 @@ class DataSettings:
 @dataclass(frozen=True, slots=True)
 class Settings:
     providers: dict[str, ProviderSettings]
-    provider_order: tuple[str, ...] = ()  # config's providers: order first, then by name
+    provider_order: tuple[str, ...] = ()  # the config's providers: order (ties otherwise: makers first)
     routes: dict[str, RouteSettings] = field(default_factory=dict)
     server: ServerSettings = field(default_factory=ServerSettings)
     data: DataSettings = field(default_factory=DataSettings)

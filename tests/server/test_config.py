@@ -33,7 +33,7 @@ def test_env_only(catalog) -> None:  # type: ignore[no-untyped-def]
     assert s.providers["bedrock"].aws is not None and s.providers["bedrock"].aws.region == "eu-west-1"
     assert s.providers["openai"].base_url == "http://127.0.0.1:1/v1" and not s.providers["openai"].configured
     assert s.server.host == "127.0.0.1" and s.server.port == 9090 and s.server.api_key is None
-    assert s.provider_order == ("anthropic", "bedrock", "gemini", "groq", "openai")
+    assert s.provider_order == ()  # no config: ties go by the catalog (the maker first), not by name
     assert "sk-ant-secret" not in repr(s.providers["anthropic"])
 
 

@@ -84,8 +84,8 @@ def test_get_one_model(client: TestClient[Any], path: str, provider: str, model_
 def test_bare_id_prefers_a_configured_provider() -> None:
     with make_client({"GROQ_API_KEY": "g"}) as c:
         assert c.get("/api/models/gpt-4o").json()["provider"] == "groq"
-    with make_client({}) as c:  # none configured: provider order (by name) decides
-        assert c.get("/api/models/gpt-4o").json()["provider"] == "groq"
+    with make_client({}) as c:  # none configured: the catalog order (the maker first)
+        assert c.get("/api/models/gpt-4o").json()["provider"] == "openai"
 
 
 def test_unknown_model_is_404_in_openai_shape(client: TestClient[Any]) -> None:

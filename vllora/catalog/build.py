@@ -16,9 +16,9 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from vllora.catalog import rules
+from vllora.catalog import claims, rules
 from vllora.catalog.catalog import artifact_data
-from vllora.catalog.loader import Document, load_document
+from vllora.catalog.loader import Document, FileRefused, load_document, read_yaml_file, symlink_problems
 from vllora.errors import CatalogError, Problem, RegistryInvalid
 
 MODEL_FIELDS_NULL = (
@@ -54,7 +54,13 @@ def _display(path: Path) -> str:
 
 
 def _load(path: Path, validator: Draft202012Validator) -> Document:
-    doc = load_document(path.read_text(encoding="utf-8"), _display(path))
+    try:
+        text = read_yaml_file(path)
+    except FileRefused as exc:
+        doc = Document(_display(path), None)
+        doc.problems.append(Problem(doc.path, 1, 1, "", f"{path.name} {exc.reason}", exc.check))
+        return doc
+    doc = load_document(text, _display(path))
     if not doc.problems and not isinstance(doc.value, dict):
         doc.problems.append(Problem(doc.path, 1, 1, "", "a registry file must be a YAML mapping (key: value lines)",
                                     "schema"))
@@ -101,7 +107,10 @@ def compile_registry(registry: Path, schemas: Path | None = None) -> tuple[dict[
 
     providers: list[dict[str, Any]] = []
     provider_ids: set[str] = set()
-    for path in sorted((registry / "providers").glob("*.yaml")):
+    provider_docs: list[Document] = []
+    problems.extend(symlink_problems(registry, _display))
+    provider_dir = registry / "providers"
+    for path in sorted(provider_dir.glob("*.yaml")) if not provider_dir.is_symlink() else []:
         doc = _load(path, provider_validator)
         problems.extend(doc.problems)
         if doc.problems:
@@ -109,10 +118,14 @@ def compile_registry(registry: Path, schemas: Path | None = None) -> tuple[dict[
         problems.extend(rules.provider_problems(doc, path.stem))
         providers.append(normalise_provider(doc.value))
         provider_ids.add(path.stem)
+        provider_docs.append(doc)
+    problems.extend(claims.credential_env_problems(provider_docs))
 
     models: list[dict[str, Any]] = []
+    docs_by_provider: dict[str, list[Document]] = {}
     models_root = registry / "models"
-    folders = sorted(p for p in models_root.iterdir() if p.is_dir()) if models_root.is_dir() else []
+    folders = sorted(p for p in models_root.iterdir() if p.is_dir() and not p.is_symlink()) \
+        if models_root.is_dir() and not models_root.is_symlink() else []
     for folder in folders:
         docs: list[Document] = []
         for path in sorted(folder.glob("*.yaml")):
@@ -123,6 +136,11 @@ def compile_registry(registry: Path, schemas: Path | None = None) -> tuple[dict[
                 docs.append(doc)
         problems.extend(rules.provider_folder_problems(docs, folder.name, folder.name in provider_ids))
         models.extend(normalise_model(d.value, folder.name) for d in docs)
+        docs_by_provider[folder.name] = docs
+    resellers = {p["id"] for p in providers if p.get("resells") is True}
+    problems.extend(claims.claimed_id_problems(docs_by_provider, resellers))
+    resold = {(provider, d.value["id"]) for provider, docs in docs_by_provider.items() for d in docs
+              if claims.resold(provider, d.value, resellers)}
     for stray in sorted(models_root.glob("*.yaml")) if models_root.is_dir() else []:
         problems.append(Problem(_display(stray), 1, 1, "", "model files go in registry/models/<provider>/; move it",
                                 "provider_file_exists"))
@@ -134,7 +152,7 @@ def compile_registry(registry: Path, schemas: Path | None = None) -> tuple[dict[
         "features": list(props["features"]["items"]["enum"]),
     }
     problems.sort(key=lambda p: (p.path, p.line, p.col, p.check))
-    return artifact_data(providers, models, vocab), problems
+    return artifact_data(providers, models, vocab, resold), problems
 
 
 def serialise(data: dict[str, Any]) -> bytes:

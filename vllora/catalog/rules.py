@@ -90,9 +90,17 @@ def _explain(doc: Document, error: ValidationError) -> list[Problem]:
         return [doc.problem(pointer, f"must be <= {error.validator_value} (got {_show(error.instance)})", "schema")]
     if kind == "pattern":
         desc = schema.get("description") or f"the pattern {error.validator_value}"
-        if "https?" in str(error.validator_value):
-            desc = "an http(s) URL"
-        elif "A-Z" in str(error.validator_value):
+        pattern = str(error.validator_value)
+        if "https?" in pattern:
+            desc = "an http(s):// URL with a host name (no spaces, quotes or angle brackets)"
+        elif "@" in pattern:
+            desc = ("an id of ASCII letters, digits and . _ : / @ ~ - starting with a letter, digit, @ or ~ (no spaces, "
+                    "no invisible or direction-changing characters)")
+        elif "\\r\\n" in pattern:
+            desc = "a header value: CR, LF and NUL are not allowed"
+        elif "|~" in pattern:
+            desc = "an HTTP header name (letters, digits and !#$%&'*+.^_`|~-)"
+        elif "A-Z" in pattern:
             desc = "an environment variable name in UPPER_SNAKE_CASE"
         return [doc.problem(pointer, f"{_show(error.instance)} is not {desc}", "schema")]
     if kind == "uniqueItems":
@@ -102,6 +110,8 @@ def _explain(doc: Document, error: ValidationError) -> list[Problem]:
                                      f"{'y' if error.validator_value == 1 else 'ies'}", "schema")]
     if kind == "minLength":
         return [doc.problem(pointer, "must not be empty", "schema")]
+    if kind == "maxLength":
+        return [doc.problem(pointer, f"is longer than {error.validator_value} characters; shorten it", "schema")]
     if kind in ("oneOf", "anyOf"):
         return [doc.problem(pointer, f"{_show(error.instance)} is not valid here: write a string or a list of "
                                      "strings as the schema describes", "schema")]
