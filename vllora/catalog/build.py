@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from vllora.errors import CatalogError, Problem, RegistryInvalid
 
 MODEL_FIELDS_NULL = (
     "context_window", "max_output_tokens", "embedding_dimensions", "modalities", "release_date", "knowledge_cutoff",
-    "deprecation_date", "successor", "notes", "sync",
+    "deprecation_date", "retirement_date", "successor", "notes", "sync",
 )
 MODEL_FIELDS_LIST = ("capabilities", "features", "aliases", "sources")
 
@@ -66,7 +67,7 @@ def _load(path: Path, validator: Draft202012Validator) -> Document:
 MODEL_ORDER = (
     "id", "provider", "name", "capabilities", "features", "context_window", "max_output_tokens", "pricing",
     "embedding_dimensions", "modalities", "aliases", "release_date", "knowledge_cutoff", "status",
-    "deprecation_date", "successor", "sources", "notes", "sync",
+    "deprecation_date", "retirement_date", "successor", "sources", "notes", "sync",
 )
 PRICE_ORDER = ("input", "output", "cached_input", "cache_write", "per_image")
 
@@ -89,8 +90,13 @@ def normalise_provider(value: dict[str, Any]) -> dict[str, Any]:
     return {**{k: value[k] for k in first}, **{k: value[k] for k in sorted(value) if k not in first}}
 
 
-def compile_registry(registry: Path, schemas: Path | None = None) -> tuple[dict[str, Any], list[Problem]]:
-    """All problems in the registry, and the artifact data (only meaningful when there are none)."""
+def compile_registry(registry: Path, schemas: Path | None = None,
+                     today: date | None = None) -> tuple[dict[str, Any], list[Problem]]:
+    """All problems in the registry, and the artifact data (only meaningful when there are none).
+
+    With ``today`` the date-dependent ``lifecycle`` rule runs too (``vllora validate`` passes it); building
+    the artifact leaves it out, so a build never fails only because a calendar day passed.
+    """
     registry = Path(registry)
     if not registry.is_dir():
         raise CatalogError(f"registry directory not found: {registry}")
@@ -120,6 +126,8 @@ def compile_registry(registry: Path, schemas: Path | None = None) -> tuple[dict[
             problems.extend(doc.problems)
             if not doc.problems:
                 problems.extend(rules.model_problems(doc, path.name))
+                if today is not None:
+                    problems.extend(rules.lifecycle_problems(doc, today))
                 docs.append(doc)
         problems.extend(rules.provider_folder_problems(docs, folder.name, folder.name in provider_ids))
         models.extend(normalise_model(d.value, folder.name) for d in docs)
