@@ -20,6 +20,7 @@ a context window, max output equal to the context (a placeholder), and the ids i
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import sys
@@ -34,6 +35,7 @@ MD_URL = "https://github.com/anomalyco/models.dev/blob/dev/providers/{p}/models/
 LITELLM_URL = "https://github.com/BerriAI/litellm/blob/main/model_prices_and_context_window.json"
 OPENROUTER_URL = "https://openrouter.ai/api/v1/models"
 SNAPSHOT = "2026-07-02"
+TODAY = datetime.date.today().isoformat()  # a shutdown date on or before today means status retired
 
 # our provider id -> (models.dev provider dir or None, LiteLLM provider names)
 PROVIDERS: dict[str, tuple[str | None, tuple[str, ...]]] = {
@@ -435,8 +437,14 @@ def convert(pid: str, mid: str, t: dict[str, Any] | None, ll: dict[str, Any] | N
             parts.append(f"Prompts above {size:,} tokens cost {num(tier['input'])} / {num(tier['output'])}.")
     if pid in LOCAL:
         parts.append("Runs locally: no charge.")
+    shutdown = ll_.get("deprecation_date")  # LiteLLM's deprecation_date is the shutdown day
+    if isinstance(shutdown, str) and good_date(shutdown):
+        m["status"] = "retired" if shutdown <= TODAY else "deprecated"
+        m["retirement_date"] = shutdown
     if t.get("status") in ("alpha", "beta"):
         parts.append(f"Marked {t['status']} by models.dev.")
+    if "retirement_date" in m:
+        parts.append(f"Shutdown date {m['retirement_date']}: single source: LiteLLM (its deprecation_date).")
     m["notes"] = " ".join(parts)
     return m
 
@@ -463,7 +471,7 @@ def dump(m: dict[str, Any]) -> str:
         lines.append(f"modalities: {{input: {flow(mo['input'])}, output: {flow(mo['output'])}}}")
     if m.get("aliases"):
         lines.append(f"aliases: {flow(m['aliases'])}")
-    for k in ("release_date", "knowledge_cutoff"):
+    for k in ("release_date", "knowledge_cutoff", "status", "retirement_date"):
         if k in m:
             lines.append(f"{k}: {m[k]}")
     lines.append(f"sources: {flow(m['sources'])}")

@@ -37,7 +37,9 @@ BAD: list[tuple[str, Any]] = [
 
 @pytest.fixture(scope="module")
 def fast() -> Any:
-    return _fast_check(SCHEMA_PATH)
+    check = _fast_check(SCHEMA_PATH)
+    assert check is not None, "fastjsonschema is a dependency"
+    return check
 
 
 def agree(fast: Any, value: Any) -> bool:

@@ -49,13 +49,17 @@ def _validator(path: Path) -> Draft202012Validator:
 
 
 @cache
-def _fast_check(path: Path) -> Callable[[Any], bool]:
+def _fast_check(path: Path) -> Callable[[Any], bool] | None:
     """A compiled yes/no check of the same schema: the common case (a valid file) costs a tenth of jsonschema's.
 
     Only a file it rejects goes through jsonschema, which explains every problem; the two agree on validity
-    (tests/catalog/test_fast_schema.py keeps them honest).
+    (tests/catalog/test_fast_schema.py keeps them honest). None when fastjsonschema is not installed (a
+    build environment without it): every file then goes through jsonschema, with the same result.
     """
-    import fastjsonschema
+    try:
+        import fastjsonschema
+    except ImportError:  # pragma: no cover - exercised by builds without the optional speed-up
+        return None
 
     schema = json.loads(path.read_text(encoding="utf-8"))
     check = fastjsonschema.compile({k: v for k, v in schema.items() if k not in ("$schema", "$id")})
