@@ -90,6 +90,7 @@ PROVIDERS: dict[str, tuple[str | None, tuple[str, ...]]] = {
     "xai": ("xai", ("xai",)),
     "openrouter": ("openrouter", ()),
     "bedrock": ("amazon-bedrock", ("bedrock_converse", "bedrock")),
+    "gemini": ("google", ("gemini",)),
 }
 LOCAL = {"lmstudio"}
 SKIP = {  # checked by hand: ids the openai / bedrock adapters cannot serve as listed
@@ -99,7 +100,10 @@ SKIP = {  # checked by hand: ids the openai / bedrock adapters cannot serve as l
     "digitalocean": {"stable-diffusion-3.5-large"},  # per-image price given as a token price
     "regolo": {"qwen-image"},
     "mistral": {"mistral-nemo"},  # the retired open-mistral-nemo, kept as its alias
-    "lmstudio": {"openai/gpt-oss-20b"},  # an id hosted providers serve: a keyless local server would win bare ids
+    "lmstudio": {"openai/gpt-oss-20b"},
+    # moving "-latest" pointers whose prices the references disagree on, and image previews already shut down
+    "gemini": {"gemini-flash-latest", "gemini-flash-lite-latest", "gemini-3.1-flash-image-preview",
+               "gemini-3-pro-image-preview"},  # an id hosted providers serve: a keyless local server would win bare ids
 }
 SKIP_ID = re.compile(r"whisper|tts|orpheus|transcri|speech|esm2|esmfold|rerank|prompt-guard|-guard-|guard-|"
                      r"nemoretriever|parakeet|canary|diffdock|molmim|genmol|cosmos|voice|audio-preview|realtime|"
