@@ -193,6 +193,10 @@ def ll_lookup(idx: dict[tuple[str, str], dict[str, Any]], provs: tuple[str, ...]
             hit = idx.get((prov, cand.lower()))
             if hit is not None:
                 return hit
+    for prov in provs if "/" not in mid else ():  # LiteLLM may prefix an org the provider's ids lack (Scaleway)
+        found = [v for (p, key), v in idx.items() if p == prov and key.rsplit("/", 1)[-1] == mid.lower()]
+        if len(found) == 1:
+            return found[0]
     return None
 
 
@@ -431,8 +435,13 @@ def convert(pid: str, mid: str, t: dict[str, Any] | None, ll: dict[str, Any] | N
         groups.setdefault(source, []).append(label)
     for source, labels in groups.items():
         parts.append(f"single source: {source} for " + ", ".join(labels) + ".")
-    parts.append(f"Features, modalities and dates: single source: {single_src}." if not orr else
-                 "Features and modalities from OpenRouter's listing.")
+    if not orr:
+        parts.append(f"Features, modalities and dates: single source: {single_src}.")
+    elif "release_date" in m or "knowledge_cutoff" in m:
+        parts.append("Features and modalities from OpenRouter's listing; release and knowledge dates: single source: "
+                     "models.dev.")
+    else:
+        parts.append("Features and modalities from OpenRouter's listing.")
     tiers = cost.get("tiers") if isinstance(cost, dict) else None
     if tiers and not orr:
         tier = tiers[0]
