@@ -65,7 +65,9 @@ def server() -> Iterator[str]:
         assert proc.returncode == 0, err
         assert "sk-test-never-used" not in out + err
         assert "vllora serving" in err and re.search(r"models from \d+ providers", err)
-        assert "credentials: ollama, openai |" in err
+        creds = next(line for line in err.splitlines() if "credentials:" in line)
+        named = {p.strip() for p in creds.split("credentials:", 1)[1].split("|", 1)[0].split(",")}
+        assert named == {"llamacpp", "lmstudio", "ollama", "openai", "vllm"}  # the keyless local servers + the key set
 
 
 def test_seed_python_example_verbatim(server: str) -> None:

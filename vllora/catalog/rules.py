@@ -3,14 +3,18 @@
 Per file: ``yaml_syntax`` (in the loader) and ``schema`` (JSON Schema 2020-12, strict). Across files:
 ``provider_id_matches_filename``, ``id_matches_filename``, ``provider_file_exists``, ``duplicate_id``,
 ``alias_collision``, ``successor_exists``, ``price_ceiling``, ``context_window_required``,
-``pricing_required``, ``limits_consistent``. Curated files are those without a ``sync:`` block; files
+``pricing_required``, ``limits_consistent``, and, when ``vllora validate`` passes today's date, ``lifecycle``
+(``retirement_date`` in the past means ``status: retired``; ``deprecation_date``, the announcement, comes
+first). Curated files are those without a ``sync:`` block; files
 written by ``vllora sync`` may lack facts the provider's API does not give.
 """
 
 from __future__ import annotations
 
+import calendar
 import difflib
 from collections.abc import Iterable, Mapping
+from datetime import date
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -210,4 +214,46 @@ def provider_folder_problems(docs: list[Document], provider: str, has_provider_f
             hint = _suggest(successor, ids)
             out.append(doc.problem("/successor", f"successor {successor!r} is not a model of {provider!r}; "
                                                  f"{hint}name an existing id", "successor_exists"))
+    return out
+
+
+# --- lifecycle --------------------------------------------------------------------------------------
+
+
+def _day(value: Any, *, last: bool) -> date | None:
+    """A registry date (YYYY-MM-DD or YYYY-MM) as a date; a bare month is its first or its last day."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parts = [int(p) for p in value.split("-")]
+        if len(parts) == 2:
+            day = calendar.monthrange(parts[0], parts[1])[1] if last else 1
+            return date(parts[0], parts[1], day)
+        return date(parts[0], parts[1], parts[2])
+    except (ValueError, IndexError):
+        return None
+
+
+def lifecycle_problems(doc: Document, today: date) -> list[Problem]:
+    """One meaning per date: ``deprecation_date`` is when the end was announced, ``retirement_date`` when the
+    model shuts down. A retirement date on or before ``today`` means ``status: retired``."""
+    m = doc.value if isinstance(doc.value, dict) else {}
+    out: list[Problem] = []
+    status = m.get("status", "active")
+    retired_on = _day(m.get("retirement_date"), last=True)
+    if retired_on is not None and retired_on <= today and status != "retired":
+        out.append(doc.problem("/status" if "status" in m else "/retirement_date",
+                               f"retirement_date {m['retirement_date']} is not after today ({today.isoformat()}) but "
+                               f"status is {status!r}: set `status: retired` (or correct the date)", "lifecycle"))
+    first_day = _day(m.get("retirement_date"), last=False)
+    if status == "retired" and first_day is not None and first_day > today:
+        out.append(doc.problem("/status", f"status is 'retired' but retirement_date {m['retirement_date']} is after "
+                                          f"today ({today.isoformat()}): set `status: deprecated` until that day",
+                               "lifecycle"))
+    announced = _day(m.get("deprecation_date"), last=False)
+    if announced is not None and retired_on is not None and announced > retired_on:
+        out.append(doc.problem("/deprecation_date", f"deprecation_date {m['deprecation_date']} is after "
+                                                    f"retirement_date {m['retirement_date']}: deprecation_date is "
+                                                    "when the end was announced, retirement_date when the model "
+                                                    "shuts down; swap or correct them", "lifecycle"))
     return out

@@ -72,7 +72,7 @@ def _view(model: Mapping[str, Any]) -> dict[str, Any]:
     view = {key: model.get(key) for key in (
         "id", "provider", "name", "capabilities", "features", "context_window", "max_output_tokens",
         "embedding_dimensions", "modalities", "aliases", "release_date", "knowledge_cutoff",
-        "deprecation_date", "successor", "notes", "sync",
+        "deprecation_date", "retirement_date", "successor", "notes", "sync",
     )}
     view.update(
         pricing=pricing,

@@ -49,6 +49,7 @@ class Model(msgspec.Struct):
     knowledge_cutoff: str | None
     status: str
     deprecation_date: str | None
+    retirement_date: str | None
     successor: str | None
     sources: list[str]
     notes: str | None

@@ -44,7 +44,7 @@ def route_model(name: str, targets: list[Mapping[str, Any]], refs: tuple[str, ..
         "context_window": min(ctx) if ctx else None, "max_output_tokens": min(out) if out else None,
         "pricing": {"input": None, "output": None}, "embedding_dimensions": None, "modalities": None,
         "aliases": [], "release_date": None, "knowledge_cutoff": None, "status": "active",
-        "deprecation_date": None, "successor": None, "sources": [], "notes": None, "sync": None,
+        "deprecation_date": None, "retirement_date": None, "successor": None, "sources": [], "notes": None, "sync": None,
         "targets": list(refs),
     }
 
