@@ -60,6 +60,8 @@ class ServerSettings:
     max_body_mb: float = 32.0
     api_key: str | None = field(default=None, repr=False)  # VLLORA_API_KEY / server.api_key
     workers: int = 1
+    upstream_max_body_mb: float = 64.0  # cap on one upstream JSON reply (502 beyond)
+    allowed_hosts: tuple[str, ...] = ()  # Host header names accepted besides loopback and host; "*" disables
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,7 +46,7 @@ def command(host: str | None, port: int | None, config: Path | None, registry: P
                         stream=sys.stderr)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
-        app = build(config, registry)
+        app = build(config, registry, host)
     except RegistryInvalid as exc:
         for p in exc.problems:
             click.echo(p.format_text(), err=True)
@@ -67,6 +67,9 @@ def command(host: str | None, port: int | None, config: Path | None, registry: P
         + (f" | not configured: {', '.join(missing)}" if missing else ""),
         err=True,
     )
+    if not settings.server.api_key and not _loopback(host):
+        click.echo(f"warning: binding {host} without VLLORA_API_KEY: anyone who can reach this address can use "
+                   "every configured provider credential and run up the bill; set VLLORA_API_KEY", err=True)
     import uvicorn
 
     from vllora.server.protocol import HeaderDeadlineProtocol
@@ -78,6 +81,7 @@ def command(host: str | None, port: int | None, config: Path | None, registry: P
     if workers > 1:
         os.environ["VLLORA_CONFIG"] = str(config.resolve()) if config else ""
         os.environ["VLLORA_REGISTRY"] = str(registry.resolve()) if registry else ""
+        os.environ["VLLORA_HOST"] = host
         uvicorn.run("vllora.server.asgi:app_factory", factory=True, workers=workers, **options)  # type: ignore[arg-type]
     else:
         server = _graceful_server_class()(uvicorn.Config(app, **options))  # type: ignore[arg-type]
@@ -112,6 +116,17 @@ def _graceful_server_class() -> type:
                     signal.signal(sig, handler)
 
     return GracefulServer
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _fail(message: str) -> None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import difflib
 import itertools
+import re
+import string
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -27,6 +29,34 @@ from vllora.settings import Settings
 
 T = TypeVar("T")
 
+MAX_REF_LENGTH = 256
+FAN_OUT = 16  # upstream requests in flight at once for one client request
+_UNSAFE_REF = re.compile(r"[\x00-\x1f\x7f-\x9f?#]")
+_HEADER_SAFE = "".join(c for c in string.printable if c not in string.whitespace and c != "%")
+
+
+def check_ref(ref: str) -> None:
+    """Refuse model references no provider names a model by, before any lookup or upstream URL sees them.
+
+    Over ``MAX_REF_LENGTH`` characters (the "did you mean" search is quadratic in the length), control
+    characters, ``?`` / ``#`` (a query or fragment in an upstream URL) and ``.`` / ``..`` path segments.
+    """
+    if len(ref) > MAX_REF_LENGTH:
+        raise InvalidRequest(f"'model' is longer than {MAX_REF_LENGTH} characters", param="model")
+    bad = _UNSAFE_REF.search(ref)
+    if bad is not None:
+        what = repr(bad.group()) if bad.group() in "?#" else f"control character U+{ord(bad.group()):04X}"
+        raise InvalidRequest(f"'model' must not contain {what}; send a model id from GET /v1/models", param="model")
+    if any(segment in (".", "..") for segment in ref.split("/")):
+        raise InvalidRequest("'model' must not contain '.' or '..' path segments", param="model")
+
+
+def header_value(text: str) -> str:
+    """``text`` as an HTTP header value: anything but printable ASCII percent-encoded (ids may be non-ASCII)."""
+    from urllib.parse import quote
+
+    return text if all(c in _HEADER_SAFE for c in text) else quote(text, safe=_HEADER_SAFE)
+
 
 @dataclass(slots=True)
 class Outcome:
@@ -35,7 +65,7 @@ class Outcome:
     attempts: int
 
     def headers(self) -> dict[str, str]:
-        return {"x-vllora-target": f"{self.target.provider.id}/{self.target.model}",
+        return {"x-vllora-target": header_value(f"{self.target.provider.id}/{self.target.model}"),
                 "x-vllora-attempts": str(self.attempts)}
 
 
@@ -52,6 +82,7 @@ class Router:
     def resolve(self, ref: Any, capability: str) -> list[Target]:
         if not isinstance(ref, str) or not ref:
             raise InvalidRequest("'model' must be a non-empty string", param="model")
+        check_ref(ref)
         if ref in self.settings.routes:
             targets = self._route_targets(ref, frozenset({ref}))
             route = self.settings.routes[ref]
@@ -99,13 +130,18 @@ class Router:
                 f"provider {provider.id!r} has no credentials: set {names} (or configure it in --config)")
 
     async def send_all(self, target: Target, requests: list[UpstreamRequest]) -> list[UpstreamResponse]:
-        """Send one attempt's requests concurrently (Titan embeddings fan out); the first error wins."""
+        """Send one attempt's requests, ``FAN_OUT`` at a time (Titan embeddings fan out); the first error wins."""
         from vllora.providers import get_adapter
 
         provider = target.provider
-        responses = await asyncio.gather(*(
-            self.upstream.send(r, timeout_s=provider.timeout_s, connect_timeout_s=provider.connect_timeout_s)
-            for r in requests))
+        gate = asyncio.Semaphore(FAN_OUT)
+
+        async def send(r: UpstreamRequest) -> UpstreamResponse:
+            async with gate:
+                return await self.upstream.send(r, timeout_s=provider.timeout_s,
+                                                connect_timeout_s=provider.connect_timeout_s)
+
+        responses = await asyncio.gather(*(send(r) for r in requests))
         for resp in responses:
             if resp.status >= 400:
                 raise get_adapter(provider.adapter).map_error(resp, target)

@@ -14,7 +14,6 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar
-from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 
 from vllora import __version__
@@ -28,7 +27,7 @@ if TYPE_CHECKING:
 def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient | None = None) -> Litestar:
     from vllora.server import routes_chat, routes_embeddings_images, routes_models
     from vllora.server.exceptions import handle
-    from vllora.server.middleware import AccessLog, BearerAuth
+    from vllora.server.middleware import front_door
     from vllora.server.wire import CatalogViews
 
     @asynccontextmanager
@@ -50,9 +49,7 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
         *routes_chat.ROUTES,
         *routes_embeddings_images.ROUTES,
     ]
-    middleware: list[Any] = [AccessLog]
-    if settings.server.api_key:
-        middleware.append(DefineMiddleware(BearerAuth, api_key=settings.server.api_key))  # type: ignore[arg-type]
+    middleware: list[Any] = []
     app = Litestar(
         route_handlers=route_handlers,
         lifespan=[lifespan],
@@ -62,6 +59,7 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
         request_max_body_size=int(settings.server.max_body_mb * 1024 * 1024),
         logging_config=None,
     )
+    app.asgi_handler = front_door(app.asgi_handler, settings.server)  # before routing: 401 before 404, all logged
     app.state.settings = settings
     app.state.catalog = catalog
     app.state.views = CatalogViews(catalog, settings)

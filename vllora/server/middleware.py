@@ -1,6 +1,17 @@
-"""Pure ASGI middleware: bearer auth (only installed when a key is set) and one access-log line per request.
+"""Pure ASGI middleware in front of routing: access log, Host check, bearer auth, JSON-only POST bodies.
 
-Both cost nearly nothing per request: no Request objects, no per-request formatting unless INFO is on.
+``front_door(app, server)`` wraps Litestar's ASGI handler (outside routing, so a path that matches no route is
+still authenticated first, 401 before 404, and still logged). Outermost first:
+
+- ``AccessLog``: ``METHOD path status ms`` at INFO; the path only (query strings may carry secrets), with
+  control and other non-printable characters escaped (no forged log lines, no terminal escapes).
+- ``HostCheck``: only the configured host names in ``Host`` (loopback names, ``server.host``,
+  ``server.allowed_hosts``; ``*`` disables): a web page reached by DNS rebinding gets 421.
+- ``BearerAuth`` (only when a key is set): every path but /health requires ``Authorization: Bearer <key>``.
+- ``JsonOnly``: a POST must say ``content-type: application/json`` (415 otherwise), so a browser page cannot
+  send a CORS "simple" ``text/plain`` request that bills the operator.
+
+All cost nearly nothing per request: no Request objects, no per-request formatting unless INFO is on.
 """
 
 from __future__ import annotations
@@ -12,16 +23,50 @@ from typing import Any
 
 import msgspec
 
-from vllora.errors import AuthenticationError
+from vllora.errors import AuthenticationError, RequestError
+from vllora.settings import ServerSettings
 
 log = logging.getLogger("vllora.access")
 
 ASGIApp = Any
 _OPEN_PATHS = frozenset({"/health"})
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+async def _reply(send: Any, status: int, body: bytes, extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            *extra]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _header(scope: dict[str, Any], name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return None
+
+
+def printable(text: str) -> str:
+    """``text`` safe for one log line: control characters (CR, LF, ESC, NUL, ...) as ``\\xNN`` / ``\\uNNNN``."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+                   for c in text)
+
+
+def host_name(value: bytes) -> str:
+    """The host part of a ``Host`` header, lower-case, without port or trailing dot."""
+    text = value.decode("latin-1").strip().lower()
+    if text.startswith("["):
+        end = text.find("]")
+        return text[:end + 1] if end > 0 else text
+    return text.rsplit(":", 1)[0].rstrip(".") if text.count(":") <= 1 else text
 
 
 class BearerAuth:
-    """Every route but /health requires ``Authorization: Bearer <key>`` (constant-time compare)."""
+    """Every path but /health requires ``Authorization: Bearer <key>`` (constant-time compare)."""
 
     def __init__(self, app: ASGIApp, api_key: str) -> None:
         self.app = app
@@ -33,23 +78,51 @@ class BearerAuth:
         if scope["type"] != "http" or scope["path"] in _OPEN_PATHS:
             await self.app(scope, receive, send)
             return
-        given = b""
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                given = value
-                break
+        given = _header(scope, b"authorization") or b""
         if hmac.compare_digest(given, self.expected):
             await self.app(scope, receive, send)
             return
-        await send({"type": "http.response.start", "status": 401,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"www-authenticate", b"Bearer"),
-                                (b"content-length", str(len(self.denied)).encode())]})
-        await send({"type": "http.response.body", "body": self.denied})
+        await _reply(send, 401, self.denied, ((b"www-authenticate", b"Bearer"),))
+
+
+class HostCheck:
+    """Refuse a ``Host`` that is not one of ``allowed`` (421): DNS rebinding cannot reach a loopback gateway."""
+
+    def __init__(self, app: ASGIApp, allowed: frozenset[str]) -> None:
+        self.app = app
+        self.allowed = allowed
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            given = _header(scope, b"host")
+            if given is not None and host_name(given) not in self.allowed:
+                err = RequestError(f"Host {printable(given.decode('latin-1'))!r} is not served here; add the name to "
+                                   "server.allowed_hosts in the config", status=421, code="host_not_allowed")
+                await _reply(send, 421, msgspec.json.encode(err.to_openai()))
+                return
+        await self.app(scope, receive, send)
+
+
+class JsonOnly:
+    """A request body must be declared ``application/json`` (415 in OpenAI's error shape otherwise)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] in _BODY_METHODS:
+            given = (_header(scope, b"content-type") or b"").split(b";", 1)[0].strip().lower()
+            if given != b"application/json":
+                shown = printable(given.decode("latin-1")) if given else "none"
+                err = RequestError(f"content-type must be application/json (got {shown})", status=415,
+                                   code="unsupported_media_type")
+                await _reply(send, 415, msgspec.json.encode(err.to_openai()))
+                return
+        await self.app(scope, receive, send)
 
 
 class AccessLog:
-    """``METHOD path status ms`` at INFO; the path only (query strings may carry secrets)."""
+    """``METHOD path status ms`` at INFO; the path only (query strings may carry secrets), escaped."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -70,4 +143,24 @@ class AccessLog:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            log.info("%s %s %d %.1fms", scope["method"], scope["path"], status, (time.perf_counter() - start) * 1000)
+            log.info("%s %s %d %.1fms", printable(scope["method"]), printable(scope["path"]), status,
+                     (time.perf_counter() - start) * 1000)
+
+
+def allowed_hosts(server: ServerSettings) -> frozenset[str] | None:
+    """The ``Host`` names accepted, or None when ``server.allowed_hosts`` contains ``*`` (no check)."""
+    if "*" in server.allowed_hosts:
+        return None
+    names = {host_name(h.encode("latin-1")) for h in (server.host, *server.allowed_hosts)}
+    return frozenset(LOOPBACK_HOSTS | names)
+
+
+def front_door(app: ASGIApp, server: ServerSettings) -> ASGIApp:
+    """Wrap Litestar's ASGI handler (before routing) in the middleware above, outermost last applied."""
+    app = JsonOnly(app)
+    if server.api_key:
+        app = BearerAuth(app, server.api_key)
+    hosts = allowed_hosts(server)
+    if hosts is not None:
+        app = HostCheck(app, hosts)
+    return AccessLog(app)

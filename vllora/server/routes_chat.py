@@ -53,6 +53,8 @@ def decode_body(raw: bytes) -> JSON:
         raise InvalidRequest(f"invalid JSON body: {exc}") from None
     except RecursionError:
         raise InvalidRequest("invalid JSON body: nested too deeply") from None
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest(f"invalid JSON body: not UTF-8 at byte {exc.start}") from None
     if not isinstance(body, dict):
         raise InvalidRequest("the request body must be a JSON object")
     return body
