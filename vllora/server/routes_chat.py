@@ -9,12 +9,13 @@ the generator is closed and the upstream response with it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import AsyncExitStack
 from typing import Any
 
 import msgspec
 from litestar import Request, post
+from litestar.background_tasks import BackgroundTask
 from litestar.response import Response, Stream
 
 from vllora.errors import InvalidRequest, RequestError, UpstreamProtocolError, VlloraError
@@ -107,7 +108,7 @@ async def _open_stream(router: Router, target: Target, body: JSON, raw: bytes, s
     return stream, adapter.chat_stream(target, body)
 
 
-async def _pump(stream: UpstreamStream, translator: StreamTranslator, stack: AsyncExitStack) -> AsyncIterator[bytes]:
+async def _pump(stream: UpstreamStream, translator: StreamTranslator, stack: AsyncExitStack) -> AsyncGenerator[bytes]:
     try:
         async for chunk in stream.chunks:
             for frame in translator.feed(chunk):
@@ -159,8 +160,11 @@ async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] |
         await stack.aclose()
         raise
     stream, translator = outcome.value
-    return Stream(_pump(stream, translator, stack), media_type="text/event-stream",
-                  headers={**SSE_HEADERS, **outcome.headers()})
+    frames = _pump(stream, translator, stack)
+    # Litestar cancels the sending task when the client leaves but leaves the generator suspended until garbage
+    # collection; closing it right after the response releases the upstream connection at once.
+    return Stream(frames, media_type="text/event-stream", headers={**SSE_HEADERS, **outcome.headers()},
+                  background=BackgroundTask(frames.aclose))
 
 
 ROUTES: list[Any] = [chat_completions]
