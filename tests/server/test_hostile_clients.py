@@ -235,3 +235,48 @@ def test_access_log_escapes_control_characters(gw: Any, caplog: pytest.LogCaptur
     lines = [r.getMessage() for r in caplog.records if r.name == "vllora.access"]
     assert len(lines) == 1 and "\r" not in lines[0] and "\n" not in lines[0] and "\x1b" not in lines[0]
     assert "\x00" not in lines[0] and "x\\x0d\\x0aGET /forged 200\\x1b[2J\\x00" in lines[0]
+
+
+# --- credentials in upstream errors ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("echo", [
+    "Incorrect API key provided: sk-openai-secret-0123456789.",
+    "Incorrect API key provided: sk-opena**************6789. You can find your API key at https://x",
+    "key 'sk-openai-secret-0123456789' and gateway key gw-key-0123456789 rejected",
+])
+def test_upstream_errors_never_echo_a_configured_credential(echo: str, caplog: pytest.LogCaptureFixture) -> None:
+    client, upstream = make(api_key="gw-key-0123456789")
+    upstream.answer = lambda r: httpx.Response(401, json={"error": {"message": echo, "type": "invalid_request_error",
+                                                                    "code": "invalid_api_key"}})
+    with client, caplog.at_level(logging.DEBUG):
+        r = chat_with_key(client, "gpt-4o")
+    assert r.status_code == 401
+    message = r.json()["error"]["message"]
+    for leaked in ("sk-openai-secret-0123456789", "sk-opena", "gw-key-0123456789", "secret-0123"):
+        assert leaked not in message and leaked not in caplog.text
+    assert "[redacted]" in message and message.startswith(echo.split(":")[0].split("'")[0])
+
+
+def test_stream_error_events_are_scrubbed_too() -> None:
+    client, upstream = make()
+    frames = (b'data: {"id":"x","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"a"}}]}\n\n'
+              b'data: {"error": {"message": "key sk-openai-secret-0123456789 was revoked", "code": "revoked"}}\n\n')
+    upstream.answer = lambda r: httpx.Response(200, content=frames, headers={"content-type": "text/event-stream"})
+    with client:
+        r = chat(client, "gpt-4o", stream=True)
+    assert "sk-openai-secret" not in r.text and "key [redacted] was revoked" in r.text
+
+
+def chat_with_key(client: TestClient[Any], model: str) -> httpx.Response:
+    body = {"model": model, "messages": [{"role": "user", "content": "hi"}]}
+    return client.post("/v1/chat/completions", content=json.dumps(body).encode(),
+                       headers={**JSON, "authorization": "Bearer gw-key-0123456789"})
+
+
+def test_scrubber_leaves_ordinary_text_and_short_values_alone() -> None:
+    from vllora.routing.scrub import Scrubber
+
+    scrub = Scrubber(["k", "abcd1234efgh5678", None])
+    assert scrub.text("unknown model 'gpt-5'; k is fine") == "unknown model 'gpt-5'; k is fine"
+    assert scrub.text("got abcd1234efgh5678!") == "got [redacted]!"
+    assert scrub.text("got xxabcd1234yy and efgh5678") == "got [redacted] and [redacted]"

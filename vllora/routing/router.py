@@ -24,6 +24,7 @@ from vllora.errors import CapabilityNotSupported, InvalidRequest, ModelNotFound,
 from vllora.providers.base import Target, UpstreamRequest, UpstreamResponse
 from vllora.routing.preference import order_offerings
 from vllora.routing.retry import delay_for, moves_on
+from vllora.routing.scrub import Scrubber
 from vllora.routing.upstream import UpstreamClient
 from vllora.settings import Settings
 
@@ -76,6 +77,7 @@ class Router:
         self.catalog = catalog
         self.upstream = upstream
         self.sleep = sleep
+        self.scrubber = Scrubber.from_settings(settings)
         self._turns = {name: itertools.count() for name in settings.routes}
 
     # resolution -----------------------------------------------------------------------------------------
@@ -161,7 +163,7 @@ class Router:
                     value = await attempt(target)
                     return Outcome(value, target, attempts)
                 except VlloraError as exc:
-                    last = exc
+                    last = self.scrubber.error(exc)  # providers may echo the key they were sent
                     if isinstance(exc, ProviderNotConfigured):
                         break
                     wait = delay_for(tries, exc) if tries <= target.provider.max_retries else None

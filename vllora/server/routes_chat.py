@@ -23,6 +23,7 @@ from vllora.providers import get_adapter
 from vllora.providers.base import JSON, StreamTranslator, Target
 from vllora.providers.openai_shapes import DONE_FRAME, error_frame
 from vllora.routing.router import Router
+from vllora.routing.scrub import Scrubber
 from vllora.routing.upstream import UpstreamStream
 from vllora.server.openapi_bodies import ChatOperation
 from vllora.server.schema_types import ERRORS
@@ -108,7 +109,8 @@ async def _open_stream(router: Router, target: Target, body: JSON, raw: bytes, s
     return stream, adapter.chat_stream(target, body)
 
 
-async def _pump(stream: UpstreamStream, translator: StreamTranslator, stack: AsyncExitStack) -> AsyncGenerator[bytes]:
+async def _pump(stream: UpstreamStream, translator: StreamTranslator, stack: AsyncExitStack,
+                scrubber: Scrubber) -> AsyncGenerator[bytes]:
     try:
         async for chunk in stream.chunks:
             for frame in translator.feed(chunk):
@@ -116,7 +118,7 @@ async def _pump(stream: UpstreamStream, translator: StreamTranslator, stack: Asy
         for frame in translator.close():
             yield frame
     except VlloraError as exc:
-        yield error_frame(exc.to_openai())
+        yield error_frame(scrubber.error(exc).to_openai())
         yield DONE_FRAME
     except Exception as exc:  # a broken frame from the provider must still end the stream visibly
         err = UpstreamProtocolError(f"the provider's stream could not be read ({type(exc).__name__})")
@@ -160,7 +162,7 @@ async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] |
         await stack.aclose()
         raise
     stream, translator = outcome.value
-    frames = _pump(stream, translator, stack)
+    frames = _pump(stream, translator, stack, router.scrubber)
     # Litestar cancels the sending task when the client leaves but leaves the generator suspended until garbage
     # collection; closing it right after the response releases the upstream connection at once.
     return Stream(frames, media_type="text/event-stream", headers={**SSE_HEADERS, **outcome.headers()},
