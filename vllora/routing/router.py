@@ -15,7 +15,7 @@ import difflib
 import itertools
 import re
 import string
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -50,6 +50,34 @@ def check_ref(ref: str) -> None:
         raise InvalidRequest(f"'model' must not contain {what}; send a model id from GET /v1/models", param="model")
     if any(segment in (".", "..") for segment in ref.split("/")):
         raise InvalidRequest("'model' must not contain '.' or '..' path segments", param="model")
+
+
+REGION_GEOS = (("us-gov-", "us-gov"), ("us-", "us"), ("eu-", "eu"), ("ap-", "apac"))
+
+
+def upstream_id(ref: str, info: Mapping[str, Any], region: str | None) -> str:
+    """The id to send upstream for a catalog model the client named by ``ref``.
+
+    A model with inference profiles (registry ``inference_profiles``): the profile the client asked for, as
+    asked; a bare id of a model whose on-demand calls need a profile gets the profile of the configured
+    region's geography (us-*, eu-*, ap-* -> us., eu., apac.), else ``global.`` when offered. Anything else: the
+    model's own id (an alias is resolved).
+    """
+    profiles = info.get("inference_profiles")
+    if not profiles:
+        return str(info["id"])
+    prefix = f"{info['provider']}/"
+    asked = ref[len(prefix):] if ref.startswith(prefix) else ref
+    ids = profiles["ids"]
+    if asked in ids:
+        return asked
+    if not profiles.get("required"):
+        return str(info["id"])
+    geo = next((g for start, g in REGION_GEOS if (region or "").startswith(start)), None)
+    for candidate in (geo, "global"):
+        if candidate and f"{candidate}.{info['id']}" in ids:
+            return f"{candidate}.{info['id']}"
+    return str(info["id"])
 
 
 def header_value(text: str) -> str:
@@ -107,7 +135,11 @@ class Router:
         offerings = self.catalog.find(ref)
         if offerings:
             best = order_offerings(offerings, self.settings)[0]
-            return Target(self.settings.providers[best["provider"]], best["id"], best)
+            prov = self.settings.providers[best["provider"]]
+            return Target(prov, upstream_id(ref, best, prov.region), best)
+        profile = self._profile_target(ref)
+        if profile is not None:
+            return profile
         provider, model = self.catalog.split_ref(ref)
         if provider is not None and provider in self.settings.providers:
             return Target(self.settings.providers[provider], model, None)
@@ -116,6 +148,18 @@ class Router:
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else \
             "; GET /v1/models lists them, and provider/model reaches models the registry does not list yet"
         raise ModelNotFound(f"model {ref!r} not found{hint}", param="model")
+
+    def _profile_target(self, ref: str) -> Target | None:
+        """``[provider/]<geo>.<model id>``: an inference profile the registry lists but has no alias for."""
+        provider, asked = self.catalog.split_ref(ref)
+        _, dot, base = asked.partition(".")
+        if not dot:
+            return None
+        offerings = self.catalog.find(f"{provider}/{base}" if provider else base)
+        for info in order_offerings(offerings, self.settings):
+            if asked in (info.get("inference_profiles") or {}).get("ids", ()):
+                return Target(self.settings.providers[info["provider"]], asked, info)
+        return None
 
     def _check(self, target: Target, capability: str, ref: str) -> Target:
         if target.info is not None and capability not in target.info["capabilities"]:
