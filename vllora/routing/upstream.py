@@ -116,17 +116,22 @@ class AiohttpUpstream:
             async with session.request(req.method, _url(req.url), data=req.body or None, headers=req.headers,
                                        timeout=self._timeout(timeout_s, connect_timeout_s, False)) as resp:
                 _check_status(resp.status, req.url)
-                if (resp.content_length or 0) > self._max_body:
+                length = resp.content_length
+                if length is not None and length > self._max_body:
                     raise _too_large(req.url, self._max_body)
-                parts: list[bytes] = []
-                size = 0
-                async for data in resp.content.iter_any():
-                    size += len(data)
-                    if size > self._max_body:
-                        raise _too_large(req.url, self._max_body)
-                    parts.append(data)
+                if length is not None and "content-encoding" not in resp.headers:
+                    body = await resp.read()  # the common case: a declared length within the cap
+                else:  # chunked or compressed: count what arrives
+                    parts: list[bytes] = []
+                    size = 0
+                    async for data in resp.content.iter_any():
+                        size += len(data)
+                        if size > self._max_body:
+                            raise _too_large(req.url, self._max_body)
+                        parts.append(data)
+                    body = b"".join(parts)
                 headers = {k.lower(): v for k, v in resp.headers.items()}
-                return UpstreamResponse(resp.status, headers, parts[0] if len(parts) == 1 else b"".join(parts))
+                return UpstreamResponse(resp.status, headers, body)
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise self._map(exc, req.url) from None
 

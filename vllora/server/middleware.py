@@ -155,12 +155,54 @@ def allowed_hosts(server: ServerSettings) -> frozenset[str] | None:
     return frozenset(LOOPBACK_HOSTS | names)
 
 
+class Gate:
+    """Host check, bearer auth and JSON-only bodies in one pass over the headers (the per-request hot path).
+
+    Behaves exactly like ``HostCheck(BearerAuth(JsonOnly(app)))``: 421, then 401, then 415.
+    """
+
+    def __init__(self, app: ASGIApp, hosts: frozenset[str] | None, api_key: str | None) -> None:
+        self.app = app
+        self.hosts = hosts
+        self.host_check = HostCheck(app, hosts) if hosts is not None else None
+        self.auth = BearerAuth(app, api_key) if api_key else None
+        self.json_only = JsonOnly(app)
+        self._seen: dict[bytes, bool] = {}  # raw Host values already judged (bounded)
+
+    def _host_ok(self, raw: bytes) -> bool:
+        ok = self._seen.get(raw)
+        if ok is None:
+            ok = host_name(raw) in self.hosts  # type: ignore[operator]
+            if len(self._seen) < 1024:
+                self._seen[raw] = ok
+        return ok
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        host = auth = ctype = None
+        for name, value in scope["headers"]:
+            if name == b"host":
+                host = value
+            elif name == b"authorization":
+                auth = value
+            elif name == b"content-type":
+                ctype = value
+        if host is not None and self.hosts is not None and not self._host_ok(host):
+            await self.host_check(scope, receive, send)  # type: ignore[misc]
+            return
+        if self.auth is not None and scope["path"] not in _OPEN_PATHS and \
+                not hmac.compare_digest(auth or b"", self.auth.expected):
+            await self.auth(scope, receive, send)
+            return
+        if scope["method"] in _BODY_METHODS and \
+                (ctype or b"").split(b";", 1)[0].strip().lower() != b"application/json":
+            await self.json_only(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def front_door(app: ASGIApp, server: ServerSettings) -> ASGIApp:
-    """Wrap Litestar's ASGI handler (before routing) in the middleware above, outermost last applied."""
-    app = JsonOnly(app)
-    if server.api_key:
-        app = BearerAuth(app, server.api_key)
-    hosts = allowed_hosts(server)
-    if hosts is not None:
-        app = HostCheck(app, hosts)
-    return AccessLog(app)
+    """Wrap Litestar's ASGI handler (before routing): the access log outside, then the ``Gate``."""
+    return AccessLog(Gate(app, allowed_hosts(server), server.api_key))
