@@ -280,3 +280,20 @@ def test_scrubber_leaves_ordinary_text_and_short_values_alone() -> None:
     assert scrub.text("unknown model 'gpt-5'; k is fine") == "unknown model 'gpt-5'; k is fine"
     assert scrub.text("got abcd1234efgh5678!") == "got [redacted]!"
     assert scrub.text("got xxabcd1234yy and efgh5678") == "got [redacted] and [redacted]"
+
+
+def test_scrubber_takes_every_configured_credential_from_settings() -> None:
+    from dataclasses import replace
+
+    from vllora.routing.scrub import Scrubber
+
+    catalog = load_catalog(FIXTURE)
+    settings = load_settings(catalog, None, ENV)
+    groq = replace(settings.providers["groq"], headers=(("x-custom-token", "tok-0123456789abcdef"),
+                                                        ("anthropic-beta", "tools-2024-04-04")))
+    settings = replace(settings, providers={**settings.providers, "groq": groq},
+                       server=replace(settings.server, api_key="gw-key-0123456789"))
+    scrub = Scrubber.from_settings(settings)
+    for secret in [*ENV.values(), "tok-0123456789abcdef", "gw-key-0123456789"]:
+        assert scrub.text(f"echo {secret} here") == "echo [redacted] here", secret
+    assert scrub.text("beta tools-2024-04-04 is on") == "beta tools-2024-04-04 is on"

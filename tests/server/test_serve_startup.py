@@ -32,6 +32,7 @@ def test_non_loopback_bind_without_key_warns(no_serving: list[Any], host: str, w
     result = CliRunner().invoke(command, ["--host", host], env={})
     assert result.exit_code == 0, result.output
     assert ("warning: binding" in result.output) is warned
+    assert ("server.allowed_hosts" in result.output) is warned  # non-loopback: say which Host names work
     assert len(no_serving) == 1 and no_serving[0].host == host
 
 

@@ -70,6 +70,12 @@ def command(host: str | None, port: int | None, config: Path | None, registry: P
     if not settings.server.api_key and not _loopback(host):
         click.echo(f"warning: binding {host} without VLLORA_API_KEY: anyone who can reach this address can use "
                    "every configured provider credential and run up the bill; set VLLORA_API_KEY", err=True)
+    if not _loopback(host) and "*" not in settings.server.allowed_hosts:
+        from vllora.server.middleware import allowed_hosts
+
+        names = ", ".join(sorted(allowed_hosts(settings.server) or ()))
+        click.echo(f"note: requests must name one of these hosts in Host: {names}; list the names clients use in "
+                   "server.allowed_hosts (or [\"*\"] for any)", err=True)
     import uvicorn
 
     from vllora.server.protocol import HeaderDeadlineProtocol

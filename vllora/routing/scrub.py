@@ -2,7 +2,8 @@
 
 Some providers echo the key they were sent, whole or masked (``Incorrect API key provided: sk-proj-****abcd``).
 ``Scrubber`` replaces every configured secret (provider keys, AWS key id / secret / session token, the gateway
-key) and, for partial echoes, every word that shares 8 or more consecutive characters with one of them.
+key, static provider headers named like a credential) and, for partial echoes, every word that shares 8 or
+more consecutive characters with one of them.
 Secrets shorter than 8 characters are not real credentials and are left alone (they would match ordinary words).
 """
 
@@ -16,6 +17,7 @@ from vllora.settings import Settings
 
 MIN_SECRET = 8
 REDACTED = "[redacted]"
+_SECRET_HEADER = re.compile(r"auth|key|token|secret|password", re.IGNORECASE)  # static headers that carry credentials
 _WORD = re.compile(r"[^\s'\"`,;()<>\[\]{}]+")
 
 
@@ -29,6 +31,7 @@ class Scrubber:
         values: list[str | None] = [settings.server.api_key]
         for provider in settings.providers.values():
             values.append(provider.api_key)
+            values += [value for name, value in provider.headers if _SECRET_HEADER.search(name)]
             if provider.aws is not None:
                 values += [provider.aws.access_key_id, provider.aws.secret_access_key, provider.aws.session_token]
         return cls(values)
