@@ -111,6 +111,7 @@ async def _open_stream(router: Router, target: Target, body: JSON, raw: bytes, s
 
 async def _pump(stream: UpstreamStream, translator: StreamTranslator, stack: AsyncExitStack,
                 scrubber: Scrubber) -> AsyncGenerator[bytes]:
+    error: VlloraError | None = None
     try:
         async for chunk in stream.chunks:
             for frame in translator.feed(chunk):
@@ -118,14 +119,14 @@ async def _pump(stream: UpstreamStream, translator: StreamTranslator, stack: Asy
         for frame in translator.close():
             yield frame
     except VlloraError as exc:
-        yield error_frame(scrubber.error(exc).to_openai())
-        yield DONE_FRAME
+        error = scrubber.error(exc)
     except Exception as exc:  # a broken frame from the provider must still end the stream visibly
-        err = UpstreamProtocolError(f"the provider's stream could not be read ({type(exc).__name__})")
-        yield error_frame(err.to_openai())
-        yield DONE_FRAME
+        error = UpstreamProtocolError(f"the provider's stream could not be read ({type(exc).__name__})")
     finally:
-        await stack.aclose()
+        await stack.aclose()  # the upstream connection goes now, not after a slow client read the error event
+    if error is not None:
+        yield error_frame(error.to_openai())
+        yield DONE_FRAME
 
 
 @post("/v1/chat/completions", summary="Chat completions (OpenAI-compatible)", tags=["OpenAI"], status_code=200,
