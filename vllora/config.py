@@ -202,6 +202,7 @@ def _provider(entry: Mapping[str, Any], conf: Mapping[str, Any], environ: Mappin
         credential_sets=spec.any_of,
         options=options,
         token_source=spec.token_source,
+        region=region,
     )
 
 
@@ -240,12 +241,17 @@ def load_settings(catalog: Catalog, config_path: Path | None, environ: Mapping[s
     api_key = server_conf.get("api_key")
     if api_key is None:
         api_key = environ.get("VLLORA_API_KEY")
+    if api_key is not None and not str(api_key).strip():
+        raise ConfigError(f"{where}: the gateway key is set but empty (VLLORA_API_KEY or server.api_key); set a "
+                          "non-empty key, or unset it to run without one")
     server = ServerSettings(
         host=server_conf.get("host", "127.0.0.1"),
         port=int(server_conf.get("port", 9090)),
         max_body_mb=float(server_conf.get("max_body_mb", 32)),
         api_key=api_key or None,
         workers=int(server_conf.get("workers", 1)),
+        upstream_max_body_mb=float(server_conf.get("upstream_max_body_mb", 64)),
+        allowed_hosts=tuple(server_conf.get("allowed_hosts") or ()),
     )
     return Settings(providers=providers, provider_order=order, routes=routes, server=server,
                     data=data_settings(conf, environ))

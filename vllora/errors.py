@@ -207,6 +207,8 @@ class UpstreamStatusError(UpstreamError):
         retry_after: float | None = None,
         provider: str | None = None,
     ) -> None:
+        if not 400 <= status <= 599:  # e.g. 999, or a stream error event's code 200: not an HTTP error status
+            status = 502
         super().__init__(message, param=param, code=code, status=status)
         self.type = type or _type_for_status(status)
         self._retry_after = retry_after

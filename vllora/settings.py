@@ -41,6 +41,7 @@ class ProviderSettings:
     credential_sets: tuple[tuple[str, ...], ...] = ()  # () = any credential value at all
     options: Mapping[str, Any] = field(default_factory=dict)  # non-secret adapter settings (project, api_version)
     token_source: str | None = None  # "module:factory" minting OAuth2 access tokens at request time
+    region: str | None = None  # the configured region (picks a Bedrock inference profile for a bare model id)
 
     @property
     def configured(self) -> bool:
@@ -74,6 +75,8 @@ class ServerSettings:
     max_body_mb: float = 32.0
     api_key: str | None = field(default=None, repr=False)  # VLLORA_API_KEY / server.api_key
     workers: int = 1
+    upstream_max_body_mb: float = 64.0  # cap on one upstream JSON reply (502 beyond)
+    allowed_hosts: tuple[str, ...] = ()  # Host header names accepted besides loopback and host; "*" disables
 
 
 @dataclass(frozen=True, slots=True)

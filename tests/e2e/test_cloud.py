@@ -170,7 +170,7 @@ def test_unusable_google_credentials_are_a_401_naming_the_fix(tmp_path: Path) ->
 
     catalog = load_catalog(REGISTRY)
     environ = {"GOOGLE_CLOUD_PROJECT": PROJECT, "GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path / "missing.json")}
-    with TestClient(create_app(load_settings(catalog, None, environ), catalog)) as http:
+    with TestClient(create_app(load_settings(catalog, None, environ), catalog), base_url="http://127.0.0.1") as http:
         resp = http.post("/v1/chat/completions", json={"model": "vertex/gemini-2.5-flash", "messages": said("hello")})
     assert resp.status_code == 401
     error = resp.json()["error"]

@@ -20,7 +20,7 @@ SECRET = "sk-very-secret-value"
 def make_client(environ: dict[str, str] | None = None, config: Path | None = None) -> TestClient[Any]:
     catalog = load_catalog(FIXTURE)
     settings = load_settings(catalog, config, environ or {})
-    return TestClient(create_app(settings, catalog))
+    return TestClient(create_app(settings, catalog), base_url="http://127.0.0.1")
 
 
 @pytest.fixture()

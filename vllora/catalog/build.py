@@ -137,7 +137,17 @@ def normalise_model(value: dict[str, Any], provider: str) -> dict[str, Any]:
     given = value.get("pricing") or {}
     model["pricing"] = {k: given.get(k) for k in PRICE_ORDER if k in ("input", "output") or k in given}
     model["status"] = value.get("status", "active")
-    return {key: model[key] for key in MODEL_ORDER}
+    out = {key: model[key] for key in MODEL_ORDER}
+    out["inference_profiles"] = inference_profiles(value)
+    return out
+
+
+def inference_profiles(value: dict[str, Any]) -> dict[str, Any] | None:
+    """A model's Bedrock inference profiles as the API shows them: whether one is required, and every profile id."""
+    given = value.get("inference_profiles")
+    if not given:
+        return None
+    return {"required": bool(given.get("required")), "ids": [f"{geo}.{value['id']}" for geo in given["geos"]]}
 
 
 def normalise_provider(value: dict[str, Any]) -> dict[str, Any]:

@@ -220,6 +220,7 @@ class AnthropicStream(ChunkStream):
                     return []
                 idx = len(self.tool_index)
                 self.tool_index[obj["index"]] = idx
+                self._tool_started(idx)
                 return [self._chunk({"tool_calls": [{"index": idx, "id": block["id"], "type": "function",
                                                      "function": {"name": block["name"], "arguments": ""}}]})]
             return []
@@ -234,6 +235,9 @@ class AnthropicStream(ChunkStream):
                     return [self._chunk({"content": fragment})] if fragment else []
                 tool_idx = self.tool_index.get(obj.get("index", -1))
                 if tool_idx is None:
+                    return []
+                self._tool_args(tool_idx, fragment)
+                if not fragment:
                     return []
                 return [self._chunk({"tool_calls": [{"index": tool_idx, "function": {"arguments": fragment}}]})]
             if dtype == "thinking_delta":

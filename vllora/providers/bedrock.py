@@ -239,6 +239,7 @@ class BedrockStream(ChunkStream):
                 self.json_blocks.add(block)
                 return []
             idx = self.tool_index[block] = len(self.tool_index)
+            self._tool_started(idx)
             return [self._chunk({"tool_calls": [{"index": idx, "id": use.get("toolUseId"), "type": "function",
                                                  "function": {"name": use.get("name"), "arguments": ""}}]})]
         if event == "contentBlockDelta":
@@ -251,6 +252,9 @@ class BedrockStream(ChunkStream):
                 if block in self.json_blocks:
                     return [self._chunk({"content": fragment})] if fragment else []
                 if block not in self.tool_index:
+                    return []
+                self._tool_args(self.tool_index[block], fragment)
+                if not fragment:
                     return []
                 return [self._chunk({"tool_calls": [{"index": self.tool_index[block], "function": {"arguments": fragment}}]})]
             if "reasoningContent" in delta and isinstance(delta["reasoningContent"].get("text"), str):

@@ -14,6 +14,7 @@ import base64
 import contextlib
 import math
 from typing import Any
+from urllib.parse import quote
 
 import msgspec
 
@@ -172,7 +173,7 @@ def _headers(target: Target) -> dict[str, str]:
 
 
 def _url(target: Target, method: str) -> str:
-    return f"{target.provider.base_url}/v1beta/models/{target.model}:{method}"
+    return f"{target.provider.base_url}/v1beta/models/{quote(target.model, safe='')}:{method}"
 
 
 # --- response ----------------------------------------------------------------------------------------

@@ -9,12 +9,13 @@ the generator is closed and the upstream response with it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import AsyncExitStack
 from typing import Any
 
 import msgspec
 from litestar import Request, post
+from litestar.background_tasks import BackgroundTask
 from litestar.response import Response, Stream
 
 from vllora.errors import InvalidRequest, RequestError, UpstreamProtocolError, VlloraError
@@ -22,6 +23,7 @@ from vllora.providers import get_adapter
 from vllora.providers.base import JSON, StreamTranslator, Target
 from vllora.providers.openai_shapes import DONE_FRAME, error_frame
 from vllora.routing.router import Router
+from vllora.routing.scrub import Scrubber
 from vllora.routing.upstream import UpstreamStream
 from vllora.server.openapi_bodies import ChatOperation
 from vllora.server.schema_types import ERRORS
@@ -53,6 +55,8 @@ def decode_body(raw: bytes) -> JSON:
         raise InvalidRequest(f"invalid JSON body: {exc}") from None
     except RecursionError:
         raise InvalidRequest("invalid JSON body: nested too deeply") from None
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest(f"invalid JSON body: not UTF-8 at byte {exc.start}") from None
     if not isinstance(body, dict):
         raise InvalidRequest("the request body must be a JSON object")
     return body
@@ -105,7 +109,9 @@ async def _open_stream(router: Router, target: Target, body: JSON, raw: bytes, s
     return stream, adapter.chat_stream(target, body)
 
 
-async def _pump(stream: UpstreamStream, translator: StreamTranslator, stack: AsyncExitStack) -> AsyncIterator[bytes]:
+async def _pump(stream: UpstreamStream, translator: StreamTranslator, stack: AsyncExitStack,
+                scrubber: Scrubber) -> AsyncGenerator[bytes]:
+    error: VlloraError | None = None
     try:
         async for chunk in stream.chunks:
             for frame in translator.feed(chunk):
@@ -113,14 +119,14 @@ async def _pump(stream: UpstreamStream, translator: StreamTranslator, stack: Asy
         for frame in translator.close():
             yield frame
     except VlloraError as exc:
-        yield error_frame(exc.to_openai())
-        yield DONE_FRAME
+        error = scrubber.error(exc)
     except Exception as exc:  # a broken frame from the provider must still end the stream visibly
-        err = UpstreamProtocolError(f"the provider's stream could not be read ({type(exc).__name__})")
-        yield error_frame(err.to_openai())
-        yield DONE_FRAME
+        error = UpstreamProtocolError(f"the provider's stream could not be read ({type(exc).__name__})")
     finally:
-        await stack.aclose()
+        await stack.aclose()  # the upstream connection goes now, not after a slow client read the error event
+    if error is not None:
+        yield error_frame(error.to_openai())
+        yield DONE_FRAME
 
 
 @post("/v1/chat/completions", summary="Chat completions (OpenAI-compatible)", tags=["OpenAI"], status_code=200,
@@ -157,8 +163,11 @@ async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] |
         await stack.aclose()
         raise
     stream, translator = outcome.value
-    return Stream(_pump(stream, translator, stack), media_type="text/event-stream",
-                  headers={**SSE_HEADERS, **outcome.headers()})
+    frames = _pump(stream, translator, stack, router.scrubber)
+    # Litestar cancels the sending task when the client leaves but leaves the generator suspended until garbage
+    # collection; closing it right after the response releases the upstream connection at once.
+    return Stream(frames, media_type="text/event-stream", headers={**SSE_HEADERS, **outcome.headers()},
+                  background=BackgroundTask(frames.aclose))
 
 
 ROUTES: list[Any] = [chat_completions]
