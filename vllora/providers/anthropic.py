@@ -10,6 +10,7 @@ indexes counting tool calls only.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -138,6 +139,23 @@ def _headers(target: Target) -> dict[str, str]:
     if target.provider.api_key:
         headers["x-api-key"] = target.provider.api_key
     return headers
+
+
+PASSED_HEADERS = ("anthropic-version", "anthropic-beta")  # the client's, passed on by the Messages API routes
+
+
+def native_headers(target: Target, client_headers: Mapping[str, str]) -> dict[str, str]:
+    headers = _headers(target)
+    for name in PASSED_HEADERS:
+        value = client_headers.get(name)
+        if value:
+            headers[name] = value
+    return headers
+
+
+def native_body(raw: bytes, body: JSON, target: Target) -> bytes:
+    """The client's bytes as they are, unless the catalog id differs from the upstream id."""
+    return raw if body.get("model") == target.model else _encode({**body, "model": target.model})
 
 
 # --- response ----------------------------------------------------------------------------------------
@@ -297,6 +315,24 @@ class AnthropicAdapter:
 
     def chat_stream(self, target: Target, body: JSON) -> AnthropicStream:
         return AnthropicStream(target, body)
+
+    def native_request(self, surface: str, raw: bytes, body: JSON, target: Target,
+                       client_headers: Mapping[str, str]) -> UpstreamRequest:
+        if surface != "messages":
+            raise CapabilityNotSupported(f"Anthropic does not serve the {surface} API", param="model")
+        return UpstreamRequest("POST", f"{target.provider.base_url}/v1/messages", native_headers(target, client_headers),
+                               native_body(raw, body, target), stream=bool(body.get("stream")))
+
+    def count_tokens_request(self, raw: bytes, body: JSON, chat: JSON, target: Target,
+                             client_headers: Mapping[str, str]) -> UpstreamRequest:
+        return UpstreamRequest("POST", f"{target.provider.base_url}/v1/messages/count_tokens",
+                               native_headers(target, client_headers), native_body(raw, body, target))
+
+    def count_tokens_response(self, resp: UpstreamResponse, target: Target) -> int:
+        try:
+            return int(_decode(resp.body)["input_tokens"])
+        except (msgspec.DecodeError, KeyError, TypeError, ValueError):
+            raise UpstreamProtocolError("Anthropic's token count was not {\"input_tokens\": N}") from None
 
     def map_error(self, resp: UpstreamResponse, target: Target) -> Exception:
         etype, message = None, ""

@@ -10,6 +10,7 @@ its exception frames become errors. Embeddings and images use InvokeModel (``bed
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -40,6 +41,7 @@ STREAM_ERRORS = {"throttlingException": 429, "modelStreamErrorException": 502, "
 STATUS_MAP = {408: 504, 424: 502}
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.decode
+COUNTABLE = ("messages", "system", "toolConfig", "additionalModelRequestFields")  # CountTokens takes these
 
 
 def model_url(target: Target, action: str) -> str:
@@ -318,6 +320,17 @@ class BedrockAdapter:
         url = model_url(target, "converse-stream" if stream else "converse")
         accept = "application/vnd.amazon.eventstream" if stream else "application/json"
         return signed_request(target, url, _encode(build_request(body, target)), accept, stream)
+
+    def count_tokens_request(self, raw: bytes, body: JSON, chat: JSON, target: Target,
+                             client_headers: Mapping[str, str]) -> UpstreamRequest:
+        converse = {k: v for k, v in build_request(chat, target).items() if k in COUNTABLE}
+        return signed_request(target, model_url(target, "count-tokens"), _encode({"input": {"converse": converse}}))
+
+    def count_tokens_response(self, resp: UpstreamResponse, target: Target) -> int:
+        try:
+            return int(_decode(resp.body)["inputTokens"])
+        except (msgspec.DecodeError, KeyError, TypeError, ValueError):
+            raise UpstreamProtocolError("Bedrock's token count was not {\"inputTokens\": N}") from None
 
     def chat_response(self, resp: UpstreamResponse, target: Target, body: JSON) -> JSON:
         try:

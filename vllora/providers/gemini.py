@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -315,6 +316,18 @@ class GeminiAdapter:
 
     def chat_stream(self, target: Target, body: JSON) -> GeminiStream:
         return GeminiStream(target, body)
+
+    def count_tokens_request(self, raw: bytes, body: JSON, chat: JSON, target: Target,
+                             client_headers: Mapping[str, str]) -> UpstreamRequest:
+        request = {"model": f"models/{target.model}", **build_request(chat, target)}
+        return UpstreamRequest("POST", _url(target, "countTokens"), _headers(target),
+                               _encode({"generateContentRequest": request}))
+
+    def count_tokens_response(self, resp: UpstreamResponse, target: Target) -> int:
+        try:
+            return int(_decode(resp.body)["totalTokens"])
+        except (msgspec.DecodeError, KeyError, TypeError, ValueError):
+            raise UpstreamProtocolError("Gemini's token count was not {\"totalTokens\": N}") from None
 
     def map_error(self, resp: UpstreamResponse, target: Target) -> Exception:
         try:

@@ -17,13 +17,14 @@ import msgspec
 from litestar import Request, post
 from litestar.response import Response, Stream
 
-from vllora.errors import InvalidRequest, RequestError, UpstreamProtocolError, VlloraError
+from vllora.errors import InvalidRequest, RequestError, VlloraError
 from vllora.providers import get_adapter
 from vllora.providers.base import JSON, StreamTranslator, Target
 from vllora.providers.openai_shapes import DONE_FRAME, error_frame
 from vllora.routing.router import Router
 from vllora.routing.upstream import UpstreamStream
 from vllora.server.openapi_bodies import ChatOperation
+from vllora.server.relay import open_checked, relay, send_checked
 from vllora.server.schema_types import ERRORS
 
 _decode = msgspec.json.decode
@@ -89,38 +90,16 @@ def json_response(payload: Any, headers: dict[str, str]) -> Response[bytes]:
 async def _open_stream(router: Router, target: Target, body: JSON, raw: bytes, stack: AsyncExitStack
                        ) -> tuple[UpstreamStream, StreamTranslator]:
     adapter = get_adapter(target.provider.adapter)
-    req = adapter.chat_request(body, target, raw)
-    inner = AsyncExitStack()
-    stream: UpstreamStream = await inner.enter_async_context(router.upstream.stream(
-        req, timeout_s=target.provider.timeout_s, connect_timeout_s=target.provider.connect_timeout_s))
-    if stream.status >= 400:
-        try:
-            from vllora.providers.base import UpstreamResponse
-
-            error_body = await stream.read_all()
-            raise adapter.map_error(UpstreamResponse(stream.status, stream.headers, error_body), target)
-        finally:
-            await inner.aclose()
-    stack.push_async_exit(inner)
+    stream = await open_checked(router, target, adapter, adapter.chat_request(body, target, raw), stack)
     return stream, adapter.chat_stream(target, body)
 
 
-async def _pump(stream: UpstreamStream, translator: StreamTranslator, stack: AsyncExitStack) -> AsyncIterator[bytes]:
-    try:
-        async for chunk in stream.chunks:
-            for frame in translator.feed(chunk):
-                yield frame
-        for frame in translator.close():
-            yield frame
-    except VlloraError as exc:
-        yield error_frame(exc.to_openai())
-        yield DONE_FRAME
-    except Exception as exc:  # a broken frame from the provider must still end the stream visibly
-        err = UpstreamProtocolError(f"the provider's stream could not be read ({type(exc).__name__})")
-        yield error_frame(err.to_openai())
-        yield DONE_FRAME
-    finally:
-        await stack.aclose()
+def _openai_error_frames(exc: VlloraError) -> list[bytes]:
+    return [error_frame(exc.to_openai()), DONE_FRAME]
+
+
+def _pump(stream: UpstreamStream, translator: StreamTranslator, stack: AsyncExitStack) -> AsyncIterator[bytes]:
+    return relay(stream, translator, stack, _openai_error_frames)
 
 
 @post("/v1/chat/completions", summary="Chat completions (OpenAI-compatible)", tags=["OpenAI"], status_code=200,
@@ -136,11 +115,7 @@ async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] |
     if not body.get("stream"):
         async def attempt(target: Target) -> JSON:
             adapter = get_adapter(target.provider.adapter)
-            req = adapter.chat_request(body, target, raw)
-            resp = await router.upstream.send(req, timeout_s=target.provider.timeout_s,
-                                              connect_timeout_s=target.provider.connect_timeout_s)
-            if resp.status >= 400:
-                raise adapter.map_error(resp, target)
+            resp = await send_checked(router, target, adapter, adapter.chat_request(body, target, raw))
             return adapter.chat_response(resp, target, body)
 
         outcome = await router.run(targets, attempt)

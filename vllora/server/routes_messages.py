@@ -1,0 +1,143 @@
+"""``POST /v1/messages`` and ``POST /v1/messages/count_tokens``: Anthropic's Messages API for every catalog model.
+
+A target whose provider declares ``native_surfaces: [messages]`` gets the client's request forwarded as is
+(its ``anthropic-version`` / ``anthropic-beta`` headers passed on, ``cost`` added to the usage). Any other
+target is reached through the internal chat shape: ``messages_api.request.to_chat`` -> the adapter ->
+``messages_api.reply.from_chat`` (JSON) or ``messages_api.events.MessagesEvents`` (stream). Errors leave in
+Anthropic's shape (the one exception handler picks it by path); a stream that fails mid-way ends with an
+Anthropic ``error`` event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextlib import AsyncExitStack
+from typing import Any
+
+import msgspec
+from litestar import Request, post
+from litestar.response import Response, Stream
+
+from vllora.errors import CapabilityNotSupported, VlloraError
+from vllora.messages_api.events import MessagesEvents, error_event
+from vllora.messages_api.passthrough import NativeEvents, reply_with_cost
+from vllora.messages_api.reply import from_chat
+from vllora.messages_api.request import to_chat, validate
+from vllora.providers import get_adapter
+from vllora.providers.base import JSON, StreamTranslator, Target
+from vllora.routing.router import Router
+from vllora.server.relay import open_checked, relay, send_checked
+from vllora.server.routes_chat import SSE_HEADERS, decode_body, read_body
+from vllora.server.schema_types import ERRORS
+
+SURFACE = "messages"
+_encode = msgspec.json.Encoder().encode
+
+
+def native(target: Target) -> bool:
+    return SURFACE in target.provider.native_surfaces
+
+
+def chat_for(chat: JSON, target: Target) -> JSON:
+    """The chat body for one target: ``reasoning_effort`` only for models the catalog lists with reasoning."""
+    if "reasoning_effort" in chat and target.info is not None and "reasoning" not in (target.info.get("features") or ()):
+        return {k: v for k, v in chat.items() if k != "reasoning_effort"}
+    return chat
+
+
+class ChatToMessages:
+    """A provider's stream -> the adapter's chat chunk frames -> Anthropic events, in one translator."""
+
+    def __init__(self, inner: StreamTranslator, model: str) -> None:
+        self.inner = inner
+        self.events = MessagesEvents(model)
+
+    def feed(self, data: bytes) -> list[bytes]:
+        return [e for frame in self.inner.feed(data) for e in self.events.feed(frame)]
+
+    def close(self) -> list[bytes]:
+        out = [e for frame in self.inner.close() for e in self.events.feed(frame)]
+        return out + self.events.close()
+
+
+def _error_events(exc: VlloraError) -> list[bytes]:
+    return [error_event(exc)]
+
+
+@post("/v1/messages", summary="Messages (Anthropic-compatible)", tags=["Anthropic"], status_code=200, responses=ERRORS)
+async def create_message(request: Request[Any, Any, Any]) -> Response[bytes] | Stream:
+    """Any chat model, any provider, in Anthropic's Messages shape: JSON or named SSE events (`stream: true`)."""
+    raw = await read_body(request)
+    body = decode_body(raw)
+    validate(body)
+    router: Router = request.app.state.router
+    targets = router.resolve(body["model"], "chat")
+    chat = None if all(native(t) for t in targets) else to_chat(body)
+    headers: Mapping[str, str] = request.headers
+
+    if not body.get("stream"):
+        async def attempt(target: Target) -> bytes:
+            adapter = get_adapter(target.provider.adapter)
+            if native(target):
+                resp = await send_checked(router, target, adapter,
+                                          adapter.native_request(SURFACE, raw, body, target, headers))  # type: ignore[attr-defined]
+                return reply_with_cost(resp.body, target)
+            assert chat is not None
+            chat_body = chat_for(chat, target)
+            resp = await send_checked(router, target, adapter, adapter.chat_request(chat_body, target, None))
+            completion = adapter.chat_response(resp, target, chat_body)
+            return _encode(from_chat(completion, str(completion.get("model") or target.model)))
+
+        outcome = await router.run(targets, attempt)
+        return Response(outcome.value, media_type="application/json", headers=outcome.headers())
+
+    stack = AsyncExitStack()
+
+    async def open_attempt(target: Target) -> tuple[Any, StreamTranslator]:
+        adapter = get_adapter(target.provider.adapter)
+        if native(target):
+            req = adapter.native_request(SURFACE, raw, body, target, headers)  # type: ignore[attr-defined]
+            return await open_checked(router, target, adapter, req, stack), NativeEvents(target)
+        assert chat is not None
+        chat_body = chat_for(chat, target)
+        stream = await open_checked(router, target, adapter, adapter.chat_request(chat_body, target, None), stack)
+        return stream, ChatToMessages(adapter.chat_stream(target, chat_body), target.model)
+
+    try:
+        outcome = await router.run(targets, open_attempt)
+    except BaseException:
+        await stack.aclose()
+        raise
+    stream, translator = outcome.value
+    return Stream(relay(stream, translator, stack, _error_events), media_type="text/event-stream",
+                  headers={**SSE_HEADERS, **outcome.headers()})
+
+
+@post("/v1/messages/count_tokens", summary="Count tokens (Anthropic-compatible)", tags=["Anthropic"], status_code=200,
+      responses=ERRORS)
+async def count_tokens(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Input tokens of a Messages request, counted by the provider: Anthropic, Gemini and Bedrock models."""
+    raw = await read_body(request)
+    body = decode_body(raw)
+    chat = to_chat(body, count_only=True)
+    router: Router = request.app.state.router
+    targets = router.resolve(body["model"], "chat")
+    headers: Mapping[str, str] = request.headers
+
+    async def attempt(target: Target) -> int:
+        adapter = get_adapter(target.provider.adapter)
+        build = getattr(adapter, "count_tokens_request", None)
+        if build is None:
+            raise CapabilityNotSupported(
+                f"count_tokens is not available for {target.provider.id}/{target.model}: the provider's API "
+                f"({target.provider.adapter}) has no token counting endpoint; Anthropic, Gemini and Bedrock models have one",
+                param="model")
+        resp = await send_checked(router, target, adapter, build(raw, body, chat_for(chat, target), target, headers))
+        count: int = adapter.count_tokens_response(resp, target)  # type: ignore[attr-defined]
+        return count
+
+    outcome = await router.run(targets, attempt)
+    return Response(_encode({"input_tokens": outcome.value}), media_type="application/json", headers=outcome.headers())
+
+
+ROUTES: list[Any] = [create_message, count_tokens]
