@@ -17,11 +17,13 @@ from vllora.errors import AuthenticationError
 log = logging.getLogger("vllora.access")
 
 ASGIApp = Any
-_OPEN_PATHS = frozenset({"/health"})
+_OPEN_PATHS = frozenset({"/health", "/"})  # the console's page and files hold no data; its API calls send the key
+_OPEN_PREFIXES = ("/console/",)
 
 
 class BearerAuth:
-    """Every route but /health requires ``Authorization: Bearer <key>`` or ``x-api-key: <key>`` (Anthropic clients)."""
+    """Every route but /health and the console's static files requires ``Authorization: Bearer <key>`` or
+    ``x-api-key: <key>`` (Anthropic clients); constant-time compares."""
 
     def __init__(self, app: ASGIApp, api_key: str) -> None:
         self.app = app
@@ -33,7 +35,7 @@ class BearerAuth:
         self.denied_anthropic = msgspec.json.encode({"type": "error", "error": {"type": err.type, "message": err.message}})
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["path"] in _OPEN_PATHS:
+        if scope["type"] != "http" or scope["path"] in _OPEN_PATHS or scope["path"].startswith(_OPEN_PREFIXES):
             await self.app(scope, receive, send)
             return
         given = b""
