@@ -9,22 +9,19 @@ the generator is closed and the upstream response with it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import msgspec
 from litestar import Request, post
 from litestar.response import Response, Stream
 
-from vllora.errors import InvalidRequest, RequestError, VlloraError
-from vllora.providers import get_adapter
-from vllora.providers.base import JSON, StreamTranslator, Target
+from vllora.errors import InvalidRequest, RequestError, UpstreamProtocolError, VlloraError
+from vllora.providers.base import JSON
 from vllora.providers.openai_shapes import DONE_FRAME, error_frame
 from vllora.routing.router import Router
-from vllora.routing.upstream import UpstreamStream
+from vllora.server import chat_run
 from vllora.server.openapi_bodies import ChatOperation
-from vllora.server.relay import open_checked, relay, send_checked
 from vllora.server.schema_types import ERRORS
 
 _decode = msgspec.json.decode
@@ -87,19 +84,19 @@ def json_response(payload: Any, headers: dict[str, str]) -> Response[bytes]:
     return Response(_encode(payload), media_type="application/json", headers=headers)
 
 
-async def _open_stream(router: Router, target: Target, body: JSON, raw: bytes, stack: AsyncExitStack
-                       ) -> tuple[UpstreamStream, StreamTranslator]:
-    adapter = get_adapter(target.provider.adapter)
-    stream = await open_checked(router, target, adapter, adapter.chat_request(body, target, raw), stack)
-    return stream, adapter.chat_stream(target, body)
-
-
-def _openai_error_frames(exc: VlloraError) -> list[bytes]:
-    return [error_frame(exc.to_openai()), DONE_FRAME]
-
-
-def _pump(stream: UpstreamStream, translator: StreamTranslator, stack: AsyncExitStack) -> AsyncIterator[bytes]:
-    return relay(stream, translator, stack, _openai_error_frames)
+async def _pump(frames: AsyncGenerator[bytes, None]) -> AsyncIterator[bytes]:
+    try:
+        async for frame in frames:
+            yield frame
+    except VlloraError as exc:
+        yield error_frame(exc.to_openai())
+        yield DONE_FRAME
+    except Exception as exc:  # a broken frame from the provider must still end the stream visibly
+        err = UpstreamProtocolError(f"the provider's stream could not be read ({type(exc).__name__})")
+        yield error_frame(err.to_openai())
+        yield DONE_FRAME
+    finally:
+        await frames.aclose()
 
 
 @post("/v1/chat/completions", summary="Chat completions (OpenAI-compatible)", tags=["OpenAI"], status_code=200,
@@ -113,27 +110,11 @@ async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] |
     targets = router.resolve(body["model"], "chat")
 
     if not body.get("stream"):
-        async def attempt(target: Target) -> JSON:
-            adapter = get_adapter(target.provider.adapter)
-            resp = await send_checked(router, target, adapter, adapter.chat_request(body, target, raw))
-            return adapter.chat_response(resp, target, body)
-
-        outcome = await router.run(targets, attempt)
+        outcome = await chat_run.complete(router, targets, body, raw)
         return json_response(outcome.value, outcome.headers())
 
-    stack = AsyncExitStack()
-
-    async def open_attempt(target: Target) -> tuple[UpstreamStream, StreamTranslator]:
-        return await _open_stream(router, target, body, raw, stack)
-
-    try:
-        outcome = await router.run(targets, open_attempt)
-    except BaseException:
-        await stack.aclose()
-        raise
-    stream, translator = outcome.value
-    return Stream(_pump(stream, translator, stack), media_type="text/event-stream",
-                  headers={**SSE_HEADERS, **outcome.headers()})
+    outcome, frames = await chat_run.open_stream(router, targets, body, raw)
+    return Stream(_pump(frames), media_type="text/event-stream", headers={**SSE_HEADERS, **outcome.headers()})
 
 
 ROUTES: list[Any] = [chat_completions]

@@ -10,23 +10,31 @@ Anthropic ``error`` event.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from litestar import Request, post
 from litestar.response import Response, Stream
 
-from vllora.errors import CapabilityNotSupported, VlloraError
+from vllora.errors import CapabilityNotSupported, UpstreamProtocolError, VlloraError
 from vllora.messages_api.events import MessagesEvents, error_event
 from vllora.messages_api.passthrough import NativeEvents, reply_with_cost
 from vllora.messages_api.reply import from_chat
 from vllora.messages_api.request import to_chat, validate
 from vllora.providers import get_adapter
-from vllora.providers.base import JSON, StreamTranslator, Target
+from vllora.providers.base import (
+    JSON,
+    NativeSurfaces,
+    StreamTranslator,
+    Target,
+    TokenCounter,
+    UpstreamRequest,
+    UpstreamResponse,
+)
 from vllora.routing.router import Router
-from vllora.server.relay import open_checked, relay, send_checked
+from vllora.server import chat_run
 from vllora.server.routes_chat import SSE_HEADERS, decode_body, read_body
 from vllora.server.schema_types import ERRORS
 
@@ -34,8 +42,20 @@ SURFACE = "messages"
 _encode = msgspec.json.Encoder().encode
 
 
-def native(target: Target) -> bool:
-    return SURFACE in target.provider.native_surfaces
+def native(target: Target) -> NativeSurfaces | None:
+    adapter = get_adapter(target.provider.adapter)
+    if SURFACE in target.provider.native_surfaces and hasattr(adapter, "native_request"):
+        return cast(NativeSurfaces, adapter)
+    return None
+
+
+async def send(router: Router, target: Target, req: UpstreamRequest) -> UpstreamResponse:
+    """One upstream JSON call; an error status raises the adapter's mapped error."""
+    resp = await router.upstream.send(req, timeout_s=target.provider.timeout_s,
+                                      connect_timeout_s=target.provider.connect_timeout_s)
+    if resp.status >= 400:
+        raise get_adapter(target.provider.adapter).map_error(resp, target)
+    return resp
 
 
 def chat_for(chat: JSON, target: Target) -> JSON:
@@ -60,8 +80,17 @@ class ChatToMessages:
         return out + self.events.close()
 
 
-def _error_events(exc: VlloraError) -> list[bytes]:
-    return [error_event(exc)]
+async def _events(frames: AsyncGenerator[bytes, None]) -> AsyncIterator[bytes]:
+    """The translated events, ended by an Anthropic ``error`` event when the stream fails mid-way."""
+    try:
+        async for frame in frames:
+            yield frame
+    except VlloraError as exc:
+        yield error_event(exc)
+    except Exception as exc:  # a broken frame from the provider must still end the stream visibly
+        yield error_event(UpstreamProtocolError(f"the provider's stream could not be read ({type(exc).__name__})"))
+    finally:
+        await frames.aclose()
 
 
 @post("/v1/messages", summary="Messages (Anthropic-compatible)", tags=["Anthropic"], status_code=200, responses=ERRORS)
@@ -77,15 +106,12 @@ async def create_message(request: Request[Any, Any, Any]) -> Response[bytes] | S
 
     if not body.get("stream"):
         async def attempt(target: Target) -> bytes:
-            adapter = get_adapter(target.provider.adapter)
-            if native(target):
-                resp = await send_checked(router, target, adapter,
-                                          adapter.native_request(SURFACE, raw, body, target, headers))  # type: ignore[attr-defined]
-                return reply_with_cost(resp.body, target)
+            adapter = native(target)
+            if adapter is not None:
+                req = adapter.native_request(SURFACE, raw, body, target, headers)
+                return reply_with_cost((await send(router, target, req)).body, target)
             assert chat is not None
-            chat_body = chat_for(chat, target)
-            resp = await send_checked(router, target, adapter, adapter.chat_request(chat_body, target, None))
-            completion = adapter.chat_response(resp, target, chat_body)
+            completion = await chat_run.attempt_json(router, target, chat_for(chat, target), None)
             return _encode(from_chat(completion, str(completion.get("model") or target.model)))
 
         outcome = await router.run(targets, attempt)
@@ -94,14 +120,13 @@ async def create_message(request: Request[Any, Any, Any]) -> Response[bytes] | S
     stack = AsyncExitStack()
 
     async def open_attempt(target: Target) -> tuple[Any, StreamTranslator]:
-        adapter = get_adapter(target.provider.adapter)
-        if native(target):
-            req = adapter.native_request(SURFACE, raw, body, target, headers)  # type: ignore[attr-defined]
-            return await open_checked(router, target, adapter, req, stack), NativeEvents(target)
+        adapter = native(target)
+        if adapter is not None:
+            req = adapter.native_request(SURFACE, raw, body, target, headers)
+            return await chat_run.open_upstream(router, target, req, stack), NativeEvents(target)
         assert chat is not None
-        chat_body = chat_for(chat, target)
-        stream = await open_checked(router, target, adapter, adapter.chat_request(chat_body, target, None), stack)
-        return stream, ChatToMessages(adapter.chat_stream(target, chat_body), target.model)
+        stream, translator = await chat_run.attempt_stream(router, target, chat_for(chat, target), None, stack)
+        return stream, ChatToMessages(translator, target.model)
 
     try:
         outcome = await router.run(targets, open_attempt)
@@ -109,7 +134,7 @@ async def create_message(request: Request[Any, Any, Any]) -> Response[bytes] | S
         await stack.aclose()
         raise
     stream, translator = outcome.value
-    return Stream(relay(stream, translator, stack, _error_events), media_type="text/event-stream",
+    return Stream(_events(chat_run.frames(stream, translator, stack)), media_type="text/event-stream",
                   headers={**SSE_HEADERS, **outcome.headers()})
 
 
@@ -126,15 +151,14 @@ async def count_tokens(request: Request[Any, Any, Any]) -> Response[bytes]:
 
     async def attempt(target: Target) -> int:
         adapter = get_adapter(target.provider.adapter)
-        build = getattr(adapter, "count_tokens_request", None)
-        if build is None:
+        if not hasattr(adapter, "count_tokens_request"):
             raise CapabilityNotSupported(
                 f"count_tokens is not available for {target.provider.id}/{target.model}: the provider's API "
                 f"({target.provider.adapter}) has no token counting endpoint; Anthropic, Gemini and Bedrock models have one",
                 param="model")
-        resp = await send_checked(router, target, adapter, build(raw, body, chat_for(chat, target), target, headers))
-        count: int = adapter.count_tokens_response(resp, target)  # type: ignore[attr-defined]
-        return count
+        counter = cast(TokenCounter, adapter)
+        req = counter.count_tokens_request(raw, body, chat_for(chat, target), target, headers)
+        return counter.count_tokens_response(await send(router, target, req), target)
 
     outcome = await router.run(targets, attempt)
     return Response(_encode({"input_tokens": outcome.value}), media_type="application/json", headers=outcome.headers())
