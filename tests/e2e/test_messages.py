@@ -222,3 +222,25 @@ def test_stream_that_dies_ends_with_an_error_event(gw: Gateway, provider: str) -
     assert "message_stop" not in [name for name, _ in events]
     for name, data in events[:-1]:
         assert name == "ping" or EVENT.validate_python(data).type == name
+
+
+@pytest.mark.parametrize("provider", ["bedrock", "openai", "gemini"])
+def test_cache_control_kept_for_bedrock_claude_only(client: anthropic.Anthropic, upstream: FakeUpstream, provider: str) -> None:
+    system = [{"type": "text", "text": "Long context.", "cache_control": {"type": "ephemeral"}}]
+    reply = client.messages.create(model=MODELS[provider], max_tokens=50, system=system,  # type: ignore[arg-type]
+                                   messages=[{"role": "user", "content": "hello"}])
+    assert reply.content[0].text == "echo: hello"  # type: ignore[union-attr]
+    sent = upstream.seen[-1][1]
+    if provider == "bedrock":
+        assert sent["system"] == [{"text": "Long context."}, {"cachePoint": {"type": "default"}}]
+    elif provider == "openai":
+        assert sent["messages"][0] == {"role": "system", "content": "Long context."}  # OpenAI would refuse the marker
+    else:
+        assert sent["systemInstruction"] == {"parts": [{"text": "Long context."}]}
+
+
+def test_models_retrieve_and_openai_shape_without_header(client: anthropic.Anthropic, gw: Gateway) -> None:
+    model = client.models.retrieve("claude-3-5-sonnet-20241022")
+    assert model.display_name == "Claude 3.5 Sonnet" and model.type == "model"
+    plain = httpx.get(f"{gw.url}/v1/models", headers={"authorization": f"Bearer {GATEWAY_KEY}"}, timeout=10).json()
+    assert plain["object"] == "list" and "display_name" not in plain["data"][0] and "has_more" not in plain

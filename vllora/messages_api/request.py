@@ -228,6 +228,18 @@ def _tools(body: JSON, chat: JSON) -> None:
         chat["parallel_tool_calls"] = False
 
 
+def without_cache_markers(chat: JSON) -> JSON:
+    """The chat body with ``cache_control`` removed from content parts, for adapters that would pass it on as is."""
+    messages = []
+    for m in chat["messages"]:
+        content = m.get("content")
+        if isinstance(content, list) and any("cache_control" in p for p in content):
+            parts = [{k: v for k, v in p.items() if k != "cache_control"} for p in content]
+            m = {**m, "content": _simplify(parts)}
+        messages.append(m)
+    return {**chat, "messages": messages}
+
+
 def validate(body: JSON) -> None:
     """What every Messages request must have, checked before any provider is chosen."""
     if not isinstance(body.get("model"), str) or not body["model"]:

@@ -50,8 +50,15 @@ def _image_block(part: msgs.Part) -> JSON:
     raise msgs.InvalidRequest("image URLs must be data: or http(s): URLs", param=part.param)
 
 
+def _cached(block: JSON, part: msgs.Part) -> JSON:
+    if part.cache:
+        block["cache_control"] = {"type": "ephemeral"}
+    return block
+
+
 def _blocks(content: Any, param: str) -> list[JSON]:
-    return [{"type": "text", "text": p.text} if p.kind == "text" else _image_block(p) for p in msgs.parts(content, param)]
+    return [_cached({"type": "text", "text": p.text} if p.kind == "text" else _image_block(p), p)
+            for p in msgs.parts(content, param)]
 
 
 def convert_messages(messages: list[JSON]) -> list[JSON]:
@@ -112,10 +119,17 @@ def build_request(body: JSON, target: Target) -> JSON:
         "max_tokens": max_tokens(body) or target.max_output_tokens or DEFAULT_MAX_TOKENS,
         "messages": convert_messages(messages),
     }
-    system = msgs.system_text(messages)
-    if system:
-        out["system"] = system
-    if isinstance(body.get("temperature"), int | float):
+    system_parts = msgs.system_parts(messages)
+    if any(p.cache for p in system_parts):  # cache markers need system blocks
+        out["system"] = [_cached({"type": "text", "text": p.text}, p) for p in system_parts]
+    else:
+        system = msgs.system_text(messages)
+        if system:
+            out["system"] = system
+    budget = msgs.thinking_budget(body, out["max_tokens"])
+    if budget is not None:  # thinking allows neither a temperature nor a top_p below 0.95
+        out["thinking"] = {"type": "enabled", "budget_tokens": budget}
+    elif isinstance(body.get("temperature"), int | float):
         out["temperature"] = min(float(body["temperature"]), 1.0)
     elif isinstance(body.get("top_p"), int | float):
         out["top_p"] = body["top_p"]
@@ -298,6 +312,7 @@ class AnthropicStream(ChunkStream):
 
 class AnthropicAdapter:
     name = "anthropic"
+    cache_markers = True  # honours ``cache_control`` on chat content parts (Messages API clients send them)
 
     def chat_request(self, body: JSON, target: Target, raw: bytes | None = None) -> UpstreamRequest:
         payload = build_request(body, target)

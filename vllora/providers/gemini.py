@@ -38,7 +38,7 @@ SIG = ".sig."
 FINISH = {"STOP": "stop", "MAX_TOKENS": "length", "RECITATION": "content_filter", "OTHER": "content_filter"}
 FILTERED = {"SAFETY", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "LANGUAGE", "IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT",
             "IMAGE_RECITATION", "IMAGE_OTHER", "NO_IMAGE"}
-EFFORT_BUDGET = {"minimal": 0, "low": 1024, "medium": 8192, "high": 24576}
+EFFORT_BUDGET = msgs.EFFORT_BUDGET  # reasoning_effort -> thinking tokens, shared with the Claude adapters
 ASPECT = {"1024x1024": "1:1", "1792x1024": "16:9", "1024x1792": "9:16", "1536x1024": "3:2", "1024x1536": "2:3"}
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.decode

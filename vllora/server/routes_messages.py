@@ -22,7 +22,7 @@ from vllora.errors import CapabilityNotSupported, UpstreamProtocolError, VlloraE
 from vllora.messages_api.events import MessagesEvents, error_event
 from vllora.messages_api.passthrough import NativeEvents, reply_with_cost
 from vllora.messages_api.reply import from_chat
-from vllora.messages_api.request import to_chat, validate
+from vllora.messages_api.request import to_chat, validate, without_cache_markers
 from vllora.providers import get_adapter
 from vllora.providers.base import (
     JSON,
@@ -59,9 +59,12 @@ async def send(router: Router, target: Target, req: UpstreamRequest) -> Upstream
 
 
 def chat_for(chat: JSON, target: Target) -> JSON:
-    """The chat body for one target: ``reasoning_effort`` only for models the catalog lists with reasoning."""
+    """The chat body for one target: ``reasoning_effort`` only for models the catalog lists with reasoning,
+    ``cache_control`` markers only for adapters that translate them (``cache_markers``)."""
     if "reasoning_effort" in chat and target.info is not None and "reasoning" not in (target.info.get("features") or ()):
-        return {k: v for k, v in chat.items() if k != "reasoning_effort"}
+        chat = {k: v for k, v in chat.items() if k != "reasoning_effort"}
+    if not getattr(get_adapter(target.provider.adapter), "cache_markers", False):
+        chat = without_cache_markers(chat)
     return chat
 
 
