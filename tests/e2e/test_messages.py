@@ -107,7 +107,7 @@ def test_stream(client: anthropic.Anthropic, gw: Gateway, provider: str) -> None
     names = [name for name, _ in events]
     assert names[0] == "message_start" and "ping" in names and names[-2:] == ["message_delta", "message_stop"]
     for name, data in events:
-        assert name == "ping" or EVENT.validate_python(data).type == name
+        assert name == "ping" or EVENT.validate_python(data, strict=True).type == name
     assert events[-2][1]["usage"]["cost"] > 0
 
 
@@ -221,7 +221,7 @@ def test_stream_that_dies_ends_with_an_error_event(gw: Gateway, provider: str) -
     assert events[-1][0] == "error" and events[-1][1]["type"] == "error"
     assert "message_stop" not in [name for name, _ in events]
     for name, data in events[:-1]:
-        assert name == "ping" or EVENT.validate_python(data).type == name
+        assert name == "ping" or EVENT.validate_python(data, strict=True).type == name
 
 
 @pytest.mark.parametrize("provider", ["bedrock", "openai", "gemini"])

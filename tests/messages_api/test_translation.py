@@ -190,7 +190,7 @@ def test_stream_golden_and_byte_by_byte() -> None:
     events = events_json(whole)
     check("messages_api/stream_from_chat", events)
     for e in events:
-        assert e["event"] == "ping" or EVENT.validate_python(e["data"]).type == e["event"]
+        assert e["event"] == "ping" or EVENT.validate_python(e["data"], strict=True).type == e["event"]
     names = [e["event"] for e in events]
     assert names[:2] == ["message_start", "ping"] and names[-2:] == ["message_delta", "message_stop"]
     starts = [e["data"]["content_block"]["type"] for e in events if e["event"] == "content_block_start"]
@@ -259,6 +259,15 @@ def test_native_reply_gets_cost() -> None:
     body = msgspec.json.encode({"id": "msg_1", "usage": {"input_tokens": 1000, "output_tokens": 100}})
     out = msgspec.json.decode(reply_with_cost(body, target("anthropic", "claude")))
     assert out["usage"]["cost"] == pytest.approx((1000 * 3 + 100 * 15) / 1e6)
+
+
+@pytest.mark.parametrize("status", [400, 401, 402, 403, 404, 408, 413, 422, 429, 500, 502, 503, 504, 529])
+def test_every_error_body_is_an_sdk_error_response(status: int) -> None:
+    from anthropic.types.shared import ErrorResponse
+
+    from vllora.messages_api.errors import error_body
+
+    ErrorResponse.model_validate(error_body(status, "why"), strict=True)
 
 
 def test_error_shape_and_529() -> None:

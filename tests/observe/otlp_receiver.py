@@ -17,7 +17,7 @@ def otlp_receiver() -> Iterator[Any]:
     got = threading.Condition()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
             req = ExportTraceServiceRequest()
             req.ParseFromString(body)

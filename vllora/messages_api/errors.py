@@ -2,7 +2,8 @@
 
 The status stays the gateway's (400, 401, 404, 413, 429, 5xx), the type is Anthropic's name for it, and an
 upstream ``overloaded_error`` (Anthropic's 529, which the adapter turns into 503 for the chat route) is 529
-again here, so Anthropic clients back off as they would against Anthropic itself.
+again here, so Anthropic clients back off as they would against Anthropic itself. The types are the ones the
+``anthropic`` SDK's ``ErrorResponse`` knows (a 413 is an ``invalid_request_error``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 from vllora.errors import VlloraError
 
 TYPES = {400: "invalid_request_error", 401: "authentication_error", 402: "billing_error", 403: "permission_error",
-         404: "not_found_error", 408: "timeout_error", 413: "request_too_large", 429: "rate_limit_error",
+         404: "not_found_error", 408: "timeout_error", 429: "rate_limit_error",
          504: "timeout_error", 529: "overloaded_error"}
 OVERLOADED = 529
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from typing import Any, cast
 
 import msgspec
 from litestar import Request, post
+from litestar.openapi.spec import OpenAPIType, Operation, Reference, Schema
 from litestar.response import Response, Stream
 
 from vllora.errors import CapabilityNotSupported, UpstreamProtocolError, VlloraError
@@ -35,11 +37,38 @@ from vllora.providers.base import (
 )
 from vllora.routing.router import Router
 from vllora.server import chat_run
+from vllora.server.openapi_bodies import BOOLEAN, INTEGER, NUMBER, OBJECT, STRING, S, _body
 from vllora.server.routes_chat import SSE_HEADERS, decode_body, read_body
 from vllora.server.schema_types import ERRORS
 
 SURFACE = "messages"
 _encode = msgspec.json.Encoder().encode
+_BLOCKS = S(one_of=[STRING, S(type=OpenAPIType.ARRAY, items=OBJECT)])
+_MESSAGES_PROPS: dict[str, Schema | Reference] = {
+    "model": S(type=OpenAPIType.STRING, description="A catalog id or alias, provider/model, or a route name"),
+    "messages": S(type=OpenAPIType.ARRAY, min_items=1, items=S(
+        type=OpenAPIType.OBJECT, required=["role", "content"],
+        properties={"role": S(type=OpenAPIType.STRING, enum=["user", "assistant"]), "content": _BLOCKS})),
+    "system": _BLOCKS, "tools": S(type=OpenAPIType.ARRAY, items=OBJECT), "tool_choice": OBJECT, "thinking": OBJECT,
+    "metadata": OBJECT, "stop_sequences": S(type=OpenAPIType.ARRAY, items=STRING), "temperature": NUMBER,
+    "top_p": NUMBER, "top_k": INTEGER,
+}
+MESSAGES = S(type=OpenAPIType.OBJECT, required=["model", "messages", "max_tokens"],
+             description="Anthropic's Messages request (forwarded as is to providers that serve it natively).",
+             properties={**_MESSAGES_PROPS, "max_tokens": INTEGER, "stream": BOOLEAN})
+COUNT = S(type=OpenAPIType.OBJECT, required=["model", "messages"], properties=_MESSAGES_PROPS)
+
+
+@dataclass
+class MessagesOperation(Operation):
+    def __post_init__(self) -> None:
+        self.request_body = _body(MESSAGES)
+
+
+@dataclass
+class CountTokensOperation(Operation):
+    def __post_init__(self) -> None:
+        self.request_body = _body(COUNT)
 
 
 def native(target: Target) -> NativeSurfaces | None:
@@ -96,7 +125,8 @@ async def _events(frames: AsyncGenerator[bytes, None]) -> AsyncIterator[bytes]:
         await frames.aclose()
 
 
-@post("/v1/messages", summary="Messages (Anthropic-compatible)", tags=["Anthropic"], status_code=200, responses=ERRORS)
+@post("/v1/messages", summary="Messages (Anthropic-compatible)", tags=["Anthropic"], status_code=200,
+      operation_class=MessagesOperation, responses=ERRORS)
 async def create_message(request: Request[Any, Any, Any]) -> Response[bytes] | Stream:
     """Any chat model, any provider, in Anthropic's Messages shape: JSON or named SSE events (`stream: true`)."""
     raw = await read_body(request)
@@ -142,7 +172,7 @@ async def create_message(request: Request[Any, Any, Any]) -> Response[bytes] | S
 
 
 @post("/v1/messages/count_tokens", summary="Count tokens (Anthropic-compatible)", tags=["Anthropic"], status_code=200,
-      responses=ERRORS)
+      operation_class=CountTokensOperation, responses=ERRORS)
 async def count_tokens(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Input tokens of a Messages request, counted by the provider: Anthropic, Gemini and Bedrock models."""
     raw = await read_body(request)
