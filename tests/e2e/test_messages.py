@@ -162,6 +162,11 @@ def test_count_tokens(client: anthropic.Anthropic, upstream: FakeUpstream, provi
         assert path.endswith("/count-tokens") and sent["input"]["converse"]["messages"]
 
 
+def test_count_tokens_on_a_route_skips_targets_that_cannot_count(client: anthropic.Anthropic) -> None:
+    for _ in range(2):  # "cheap" is round robin over gpt-4o-mini (OpenAI: cannot count) and Gemini
+        assert client.messages.count_tokens(model="cheap", messages=[{"role": "user", "content": "hi"}]).input_tokens == 11
+
+
 def test_count_tokens_elsewhere_is_a_400(client: anthropic.Anthropic) -> None:
     with pytest.raises(anthropic.BadRequestError) as info:
         client.messages.count_tokens(model=MODELS["openai"], messages=[{"role": "user", "content": "hello"}])
@@ -211,6 +216,9 @@ def test_gateway_key(gw: Gateway) -> None:
             pytest.raises(anthropic.AuthenticationError) as info:
         bad.messages.create(**body)
     assert info.value.body["error"]["type"] == "authentication_error"  # type: ignore[index]
+    other = httpx.get(f"{gw.url}/v1/models", headers={"x-api-key": "wrong"}, timeout=10)
+    assert other.status_code == 401 and other.json()["error"]["type"] == "authentication_error"  # OpenAI's shape there
+    assert httpx.get(f"{gw.url}/v1/models", headers={"x-api-key": GATEWAY_KEY}, timeout=10).status_code == 200
 
 
 @pytest.mark.parametrize("provider", list(MODELS))

@@ -105,6 +105,16 @@ def test_bad_requests_name_the_field(body: dict[str, Any], param: str) -> None:
     assert info.value.param == param
 
 
+def test_images_from_a_tool_result_follow_in_the_user_turn() -> None:
+    chat = to_chat({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": [
+        {"type": "tool_result", "tool_use_id": "t1", "content": [
+            {"type": "text", "text": "a chart"},
+            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}}]}]}]})
+    assert chat["messages"] == [
+        {"role": "tool", "tool_call_id": "t1", "content": "a chart"},
+        {"role": "user", "content": [{"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}}]}]
+
+
 def test_count_only_needs_no_max_tokens() -> None:
     assert "max_completion_tokens" not in to_chat({"model": "m", "messages": [{"role": "user", "content": "hi"}]},
                                                   count_only=True)

@@ -142,6 +142,9 @@ def _user(content: Any, where: str) -> list[JSON]:
             if not isinstance(block.get("tool_use_id"), str):
                 raise InvalidRequest(f"{at}.tool_use_id is required", param=f"{at}.tool_use_id")
             out.append({"role": "tool", "tool_call_id": block["tool_use_id"], "content": _tool_result_text(block, at)})
+            if isinstance(block.get("content"), list):  # images a tool returned follow in the user turn
+                parts += [_image_part(b, f"{at}.content[{k}]") for k, b in enumerate(block["content"])
+                          if isinstance(b, dict) and b.get("type") == "image"]
             continue
         part = _part(block, at)
         if part is not None:

@@ -182,18 +182,20 @@ async def count_tokens(request: Request[Any, Any, Any]) -> Response[bytes]:
     targets = router.resolve(body["model"], "chat")
     headers: Mapping[str, str] = request.headers
 
+    counting = [t for t in targets if hasattr(get_adapter(t.provider.adapter), "count_tokens_request")]
+    if not counting:
+        first = targets[0]
+        raise CapabilityNotSupported(
+            f"count_tokens is not available for {first.provider.id}/{first.model}: the provider's API "
+            f"({first.provider.adapter}) has no token counting endpoint; Anthropic, Gemini and Bedrock models have one",
+            param="model")
+
     async def attempt(target: Target) -> int:
-        adapter = get_adapter(target.provider.adapter)
-        if not hasattr(adapter, "count_tokens_request"):
-            raise CapabilityNotSupported(
-                f"count_tokens is not available for {target.provider.id}/{target.model}: the provider's API "
-                f"({target.provider.adapter}) has no token counting endpoint; Anthropic, Gemini and Bedrock models have one",
-                param="model")
-        counter = cast(TokenCounter, adapter)
+        counter = cast(TokenCounter, get_adapter(target.provider.adapter))
         req = counter.count_tokens_request(raw, body, chat_for(chat, target), target, headers)
         return counter.count_tokens_response(await send(router, target, req), target)
 
-    outcome = await router.run(targets, attempt)
+    outcome = await router.run(counting, attempt)
     return Response(_encode({"input_tokens": outcome.value}), media_type="application/json", headers=outcome.headers())
 
 
