@@ -222,7 +222,10 @@ def test_gateway_key(gw: Gateway) -> None:
 
 
 @pytest.mark.parametrize("provider", list(MODELS))
-def test_stream_that_dies_ends_with_an_error_event(gw: Gateway, provider: str) -> None:
+def test_stream_that_dies_ends_with_an_error_event(gw: Gateway, client: anthropic.Anthropic, provider: str) -> None:
+    with pytest.raises(anthropic.APIStatusError), client.messages.stream(
+            model=MODELS[provider], max_tokens=100, messages=[{"role": "user", "content": "die"}]) as stream:
+        stream.get_final_message()
     raw = raw_post(gw, "/v1/messages", {"model": MODELS[provider], "max_tokens": 100, "stream": True,
                                         "messages": [{"role": "user", "content": "die"}]})
     events = sse_events(raw.text)

@@ -285,3 +285,13 @@ def test_error_shape_and_529() -> None:
         (529, {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
     assert anthropic_error(UpstreamStatusError("slow down", status=429))[1]["error"]["type"] == "rate_limit_error"
     assert anthropic_error(InvalidRequest("bad"))[0] == 400
+
+
+def test_native_stream_with_crlf_split_across_reads() -> None:
+    data = anthropic_sse().replace(b"\n", b"\r\n")
+    native = NativeEvents(target("anthropic", "claude"))
+    out: list[bytes] = []
+    for i in range(len(data)):
+        out += native.feed(data[i:i + 1])
+    out += native.close()
+    assert [e["event"] for e in events_json(out)] == [e["event"] for e in events_json([anthropic_sse()])]

@@ -58,7 +58,9 @@ class NativeEvents:
         self.done = False
 
     def feed(self, data: bytes) -> list[bytes]:
-        self.buffer += data.replace(b"\r\n", b"\n") if b"\r" in data else data
+        self.buffer += data
+        if b"\r" in self.buffer:  # CRLF line ends (a pair may be split across reads, so normalise the buffer)
+            self.buffer = self.buffer.replace(b"\r\n", b"\n")
         cut = self.buffer.rfind(b"\n\n")
         if cut < 0 or self.done:
             return []
