@@ -26,10 +26,10 @@ def record(**over):
     return SimpleNamespace(**base)
 
 
-def exporter_for(url):
+def exporter_for(url, timeout=10):
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-    return OTLPSpanExporter(endpoint=f"{url}/v1/traces")
+    return OTLPSpanExporter(endpoint=f"{url}/v1/traces", timeout=timeout)
 
 
 def test_request_and_attempt_spans_follow_genai_conventions_and_continue_the_client_trace():
@@ -79,7 +79,7 @@ def test_without_traceparent_a_new_trace_starts_and_errors_mark_the_span():
 def test_a_dead_collector_never_raises():
     from tests.services import free_port
 
-    obs = OtelObserver(exporter_for(f"http://127.0.0.1:{free_port()}"))
+    obs = OtelObserver(exporter_for(f"http://127.0.0.1:{free_port()}", timeout=1))
     obs.on_record(record())
     obs.on_record(SimpleNamespace())  # even a malformed record is swallowed
     obs.close()

@@ -22,38 +22,31 @@ _OPEN_PREFIXES = ("/console/",)
 
 
 class BearerAuth:
-    """Every route but /health and the console's static files requires ``Authorization: Bearer <key>`` or
-    ``x-api-key: <key>`` (Anthropic clients); constant-time compares."""
+    """Every route but /health and the console's static files requires ``Authorization: Bearer <key>`` (constant-time compare)."""
 
     def __init__(self, app: ASGIApp, api_key: str) -> None:
         self.app = app
         self.expected = f"Bearer {api_key}".encode()
-        err = AuthenticationError("missing or wrong gateway key: send 'Authorization: Bearer <VLLORA_API_KEY>' "
-                                  "(or 'x-api-key: <VLLORA_API_KEY>')")
+        err = AuthenticationError("missing or wrong bearer token: send 'Authorization: Bearer <VLLORA_API_KEY>'")
         self.denied = msgspec.json.encode(err.to_openai())
-        self.key = api_key.encode()
-        self.denied_anthropic = msgspec.json.encode({"type": "error", "error": {"type": err.type, "message": err.message}})
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["path"] in _OPEN_PATHS or scope["path"].startswith(_OPEN_PREFIXES):
             await self.app(scope, receive, send)
             return
         given = b""
-        given_key = b""
         for name, value in scope["headers"]:
             if name == b"authorization":
                 given = value
-            elif name == b"x-api-key":
-                given_key = value
-        if hmac.compare_digest(given, self.expected) or (given_key and hmac.compare_digest(given_key, self.key)):
+                break
+        if hmac.compare_digest(given, self.expected):
             await self.app(scope, receive, send)
             return
-        denied = self.denied_anthropic if scope["path"].startswith("/v1/messages") else self.denied
         await send({"type": "http.response.start", "status": 401,
                     "headers": [(b"content-type", b"application/json"),
                                 (b"www-authenticate", b"Bearer"),
-                                (b"content-length", str(len(denied)).encode())]})
-        await send({"type": "http.response.body", "body": denied})
+                                (b"content-length", str(len(self.denied)).encode())]})
+        await send({"type": "http.response.body", "body": self.denied})
 
 
 class AccessLog:
