@@ -172,13 +172,13 @@ class FakeUpstream:
         usage = {"input_tokens": 20, "output_tokens": 7, "cache_read_input_tokens": 5, "cache_creation_input_tokens": 0}
         if not body.get("stream"):
             content: list[dict[str, Any]] = [{"type": "text", "text": f"echo: {text}"}]
-            if body.get("thinking"):
-                content.insert(0, {"type": "thinking", "thinking": "Let me think.", "signature": "c2ln"})
             stop = "end_turn"
             if text == "tool":
                 content = [{"type": "text", "text": "Checking."},
                            {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}}]
                 stop = "tool_use"
+            if body.get("thinking"):
+                content.insert(0, {"type": "thinking", "thinking": "Let me think.", "signature": "c2ln"})
             return web.json_response({"id": "msg_1", "type": "message", "role": "assistant", "model": body["model"],
                                       "content": content, "stop_reason": stop, "usage": usage})
 
@@ -229,17 +229,28 @@ class FakeUpstream:
         if text == "tool":
             parts = [{"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}, "thoughtSignature": "c2lnbmF0dXJl"}]
         if text == "think":
-            parts = [{"text": "Let me think.", "thought": True}, {"text": "echo: think"}]
+            return await self.gemini_think(request, method, model, usage)
         if method == "generateContent":
             return web.json_response({"candidates": [{"index": 0, "finishReason": "STOP", "content": {"role": "model", "parts": parts}}],
                                       "usageMetadata": usage, "modelVersion": model, "responseId": "r1"})
         chunks = [{"candidates": [{"index": 0, "content": {"role": "model", "parts": [p]}}], "usageMetadata": usage, "modelVersion": model, "responseId": "r1"}
-                  for p in ([{"text": "echo"}, {"text": ": "}, {"text": text}] if text not in ("tool", "think") else parts)]
+                  for p in ([{"text": "echo"}, {"text": ": "}, {"text": text}] if text != "tool" else parts)]
         chunks[-1]["candidates"][0]["finishReason"] = "STOP"
         frames = [b"data: " + json.dumps(c).encode() + b"\r\n\r\n" for c in chunks]
         if text == "die":
             frames = frames[:2] + [b"x"] * 3
         return await self._sse(request, frames, text == "die")
+
+    async def gemini_think(self, request: web.Request, method: str, model: str, usage: dict[str, Any]) -> web.StreamResponse:
+        """A thought part, then the answer (two chunks when streamed)."""
+        parts = [{"text": "Let me think.", "thought": True}, {"text": "echo: think"}]
+        if method == "generateContent":
+            return web.json_response({"candidates": [{"index": 0, "finishReason": "STOP", "content": {"role": "model", "parts": parts}}],
+                                      "usageMetadata": usage, "modelVersion": model, "responseId": "r1"})
+        chunks = [{"candidates": [{"index": 0, "content": {"role": "model", "parts": [p]}}], "usageMetadata": usage,
+                   "modelVersion": model, "responseId": "r1"} for p in parts]
+        chunks[-1]["candidates"][0]["finishReason"] = "STOP"
+        return await self._sse(request, [b"data: " + json.dumps(c).encode() + b"\r\n\r\n" for c in chunks], False)
 
     # Bedrock ----------------------------------------------------------------------------------------
     def verify_sigv4(self, request: web.Request, raw_body: bytes) -> bool:
