@@ -225,7 +225,7 @@ def main() -> None:
             gw_first = asyncio.run(first_chunk_delay(f"{url}/v1/chat/completions", AUTH))
             facts.append(("vllora", "first stream chunk added", f"{gw_first - direct_first:.2f} ms (p50)"))
             rss_10k = rss_mb(proc.pid)
-            rps = next(r[3] for r in reversed(rows) if r[0] == "chat stream" and r[1] == "vllora") or 1000
+            rps = next(r[3] for r in reversed(rows) if r[0] == "chat JSON" and r[1] == "vllora") or 1000
             load(f"{url}/v1/chat/completions", CHAT, 32, max(2.0, args.soak / rps), AUTH)
             facts.append(("vllora", f"RSS after ~{args.soak:,} more requests", f"{rss_mb(proc.pid):.0f} MB (was {rss_10k:.0f} MB)"))
 
@@ -252,13 +252,13 @@ def main() -> None:
             finally:
                 os.unlink(cfg.name)
 
-    print(f"\n{'scenario':<18} {'target':<11} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
+    print(f"\n{'scenario':<27} {'target':<11} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
     for scenario in ("chat JSON", "chat stream", "model list", *MESSAGES, *CHAT_CLAUDE):
         for conns in (1, 32):
             for who in ("no gateway", "vllora", "LiteLLM"):
                 for r in rows:
                     if r[0] == scenario and r[1] == who and r[2] == conns:
-                        print(f"{r[0]:<18} {r[1]:<11} {r[2]:>5} {r[3]:>9.0f} {r[4]:>8.2f} {r[5]:>8.2f}")
+                        print(f"{r[0]:<27} {r[1]:<11} {r[2]:>5} {r[3]:>9.0f} {r[4]:>8.2f} {r[5]:>8.2f}")
     print()
     for who, what, value in facts:
         print(f"{who:<8} {what:<36} {value}")

@@ -26,16 +26,10 @@ if TYPE_CHECKING:
 
 
 def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient | None = None) -> Litestar:
-    from vllora.server import (
-        routes_chat,
-        routes_console,
-        routes_embeddings_images,
-        routes_keys,
-        routes_messages,
-        routes_models,
-    )
+    from vllora.server import routes_chat, routes_console, routes_embeddings_images, routes_keys, routes_models
     from vllora.server.exceptions import handle
     from vllora.server.middleware import AccessLog
+    from vllora.server.routes_messages import ROUTES as MESSAGES_ROUTES
     from vllora.server.wire import CatalogViews
 
     @asynccontextmanager
@@ -66,9 +60,9 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
         *routes_models.ROUTES,
         *routes_chat.ROUTES,
         *routes_embeddings_images.ROUTES,
+        *MESSAGES_ROUTES,
         *routes_console.ROUTES,
         *routes_keys.ROUTES,
-        *routes_messages.ROUTES,
     ]
     middleware: list[Any] = [AccessLog]
     app = Litestar(
