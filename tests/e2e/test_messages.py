@@ -150,6 +150,18 @@ def test_thinking(client: anthropic.Anthropic, provider: str, upstream: FakeUpst
         assert upstream.seen[-1][1]["thinking"] == {"type": "enabled", "budget_tokens": 1024}
 
 
+@pytest.mark.parametrize("provider", ["openai", "gemini"])
+def test_output_format(client: anthropic.Anthropic, upstream: FakeUpstream, provider: str) -> None:
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    client.messages.create(model=MODELS[provider], max_tokens=100, messages=[{"role": "user", "content": "hello"}],
+                           output_config={"format": {"type": "json_schema", "schema": schema}})
+    sent = upstream.seen[-1][1]
+    if provider == "openai":
+        assert sent["response_format"]["json_schema"]["schema"] == schema
+    else:
+        assert sent["generationConfig"]["responseJsonSchema"] == schema
+
+
 @pytest.mark.parametrize(("provider", "count"), [("anthropic", 42), ("gemini", 11), ("bedrock", 13)])
 def test_count_tokens(client: anthropic.Anthropic, upstream: FakeUpstream, provider: str, count: int) -> None:
     result = client.messages.count_tokens(model=MODELS[provider], system="Be terse.", tools=[WEATHER],  # type: ignore[list-item]

@@ -98,6 +98,8 @@ def test_plain_strings_stay_strings() -> None:
     ({"model": "m", "max_tokens": 5, "tool_choice": {"type": "sometimes"}, "messages": [{"role": "user", "content": "hi"}]},
      "tool_choice"),
     ({"model": "m", "max_tokens": 5, "thinking": {"type": "maybe"}, "messages": [{"role": "user", "content": "hi"}]}, "thinking"),
+    ({"model": "m", "max_tokens": 5, "output_config": {"effort": "huge"}, "messages": [{"role": "user", "content": "hi"}]},
+     "output_config.effort"),
 ])
 def test_bad_requests_name_the_field(body: dict[str, Any], param: str) -> None:
     with pytest.raises(InvalidRequest) as info:
@@ -113,6 +115,27 @@ def test_images_from_a_tool_result_follow_in_the_user_turn() -> None:
     assert chat["messages"] == [
         {"role": "tool", "tool_call_id": "t1", "content": "a chart"},
         {"role": "user", "content": [{"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}}]}]
+
+
+@pytest.mark.parametrize(("thinking", "config", "effort"), [
+    ({"type": "enabled", "budget_tokens": 1024}, None, "low"), ({"type": "enabled", "budget_tokens": 20000}, None, "high"),
+    ({"type": "adaptive"}, None, "medium"), ({"type": "adaptive"}, {"effort": "max"}, "high"),
+    ({"type": "between_tools"}, {"effort": "low"}, "low"), (None, {"effort": "xhigh"}, "high"),
+    ({"type": "disabled"}, {"effort": "high"}, None), (None, None, None)])
+def test_thinking_and_effort(thinking: Any, config: Any, effort: str | None) -> None:
+    body: dict[str, Any] = {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
+    if thinking is not None:
+        body["thinking"] = thinking
+    if config is not None:
+        body["output_config"] = config
+    assert to_chat(body).get("reasoning_effort") == effort
+
+
+def test_output_format_becomes_a_json_schema_response_format() -> None:
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}}}
+    chat = to_chat({"model": "m", "max_tokens": 5, "output_config": {"format": {"type": "json_schema", "schema": schema}},
+                    "messages": [{"role": "user", "content": "hi"}]})
+    assert chat["response_format"] == {"type": "json_schema", "json_schema": {"name": "output", "schema": schema}}
 
 
 def test_count_only_needs_no_max_tokens() -> None:

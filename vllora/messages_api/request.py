@@ -5,8 +5,9 @@ content parts); user ``text`` / ``image`` / ``document`` blocks -> content parts
 ``tool`` messages (placed before the rest of that user turn); assistant ``tool_use`` -> ``tool_calls``,
 ``thinking`` -> ``reasoning_content``; ``tools`` / ``tool_choice`` (``any`` -> ``required``,
 ``disable_parallel_tool_use`` -> ``parallel_tool_calls: false``); ``max_tokens`` -> ``max_completion_tokens``;
-``stop_sequences`` -> ``stop``; ``thinking.budget_tokens`` -> ``reasoning_effort``; ``metadata.user_id`` ->
-``user``. ``top_k`` has no chat equivalent: Anthropic honours it natively, translated providers ignore it.
+``stop_sequences`` -> ``stop``; ``thinking`` (a budget, or ``adaptive``) and ``output_config.effort`` ->
+``reasoning_effort``; ``output_config.format`` -> ``response_format``; ``metadata.user_id`` -> ``user``.
+``top_k`` has no chat equivalent: Anthropic honours it natively, translated providers ignore it.
 """
 
 from __future__ import annotations
@@ -243,6 +244,28 @@ def without_cache_markers(chat: JSON) -> JSON:
     return {**chat, "messages": messages}
 
 
+EFFORTS = {"low": "low", "medium": "medium", "high": "high", "xhigh": "high", "max": "high"}
+THINKING_TYPES = ("enabled", "adaptive", "between_tools", "disabled")
+
+
+def _effort(body: JSON, chat: JSON) -> None:
+    """``thinking`` and ``output_config.effort`` -> ``reasoning_effort`` (an explicit budget wins)."""
+    thinking = body.get("thinking")
+    kind = thinking.get("type") if isinstance(thinking, dict) else None
+    if thinking is not None and kind not in THINKING_TYPES:
+        raise InvalidRequest("'thinking' must be {\"type\": \"enabled\", \"budget_tokens\": N}, {\"type\": \"adaptive\"}, "
+                             "{\"type\": \"between_tools\"} or {\"type\": \"disabled\"}", param="thinking")
+    config = body.get("output_config")
+    effort = config.get("effort") if isinstance(config, dict) else None
+    if effort is not None and effort not in EFFORTS:
+        raise InvalidRequest(f"'output_config.effort' must be one of {', '.join(EFFORTS)}", param="output_config.effort")
+    if kind == "enabled":
+        assert isinstance(thinking, dict)
+        chat["reasoning_effort"] = effort_for_budget(_positive_int(thinking, "budget_tokens") or 1024)
+    elif kind in ("adaptive", "between_tools") or (effort is not None and kind != "disabled"):
+        chat["reasoning_effort"] = EFFORTS[effort or "medium"]
+
+
 def validate(body: JSON) -> None:
     """What every Messages request must have, checked before any provider is chosen."""
     if not isinstance(body.get("model"), str) or not body["model"]:
@@ -286,13 +309,10 @@ def to_chat(body: JSON, *, count_only: bool = False) -> JSON:
         if stop:
             chat["stop"] = stop
     _tools(body, chat)
-    thinking = body.get("thinking")
-    if isinstance(thinking, dict) and thinking.get("type") == "enabled":
-        budget = _positive_int(thinking, "budget_tokens")
-        chat["reasoning_effort"] = effort_for_budget(budget or 1024)
-    elif thinking is not None and not (isinstance(thinking, dict) and thinking.get("type") == "disabled"):
-        raise InvalidRequest("'thinking' must be {\"type\": \"enabled\", \"budget_tokens\": N} or {\"type\": \"disabled\"}",
-                             param="thinking")
+    _effort(body, chat)
+    fmt = (body.get("output_config") or {}).get("format") if isinstance(body.get("output_config"), dict) else None
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema" and isinstance(fmt.get("schema"), dict):
+        chat["response_format"] = {"type": "json_schema", "json_schema": {"name": "output", "schema": fmt["schema"]}}
     metadata = body.get("metadata")
     if isinstance(metadata, dict) and isinstance(metadata.get("user_id"), str):
         chat["user"] = metadata["user_id"]
