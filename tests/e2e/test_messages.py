@@ -267,3 +267,23 @@ def test_models_retrieve_and_openai_shape_without_header(client: anthropic.Anthr
     assert model.display_name == "Claude 3.5 Sonnet" and model.type == "model"
     plain = httpx.get(f"{gw.url}/v1/models", headers={"authorization": f"Bearer {GATEWAY_KEY}"}, timeout=10).json()
     assert plain["object"] == "list" and "display_name" not in plain["data"][0] and "has_more" not in plain
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "gemini"])
+def test_claude_code_style_request(gw: Gateway, upstream: FakeUpstream, provider: str) -> None:
+    """What coding agents send: ``?beta=true``, beta headers, system blocks, a stream; and the count first."""
+    body = {"model": MODELS[provider], "max_tokens": 100, "stream": True,
+            "system": [{"type": "text", "text": "You are a coding agent.", "cache_control": {"type": "ephemeral"}}],
+            "messages": [{"role": "user", "content": [{"type": "text", "text": "hello", "cache_control": {"type": "ephemeral"}}]}]}
+    beta = {"anthropic-beta": "claude-code-20250219,interleaved-thinking-2025-05-14"}
+    counted = raw_post(gw, "/v1/messages/count_tokens?beta=true", {k: v for k, v in body.items() if k in ("model", "system", "messages")},
+                       **beta)
+    assert counted.status_code == 200 and counted.json()["input_tokens"] > 0
+    streamed = raw_post(gw, "/v1/messages?beta=true", body, **beta)
+    assert streamed.status_code == 200 and streamed.headers["content-type"].startswith("text/event-stream")
+    events = sse_events(streamed.text)
+    assert events[-1][0] == "message_stop"
+    text = "".join(d["delta"]["text"] for n, d in events if n == "content_block_delta" and d["delta"]["type"] == "text_delta")
+    assert text == "echo: hello"
+    if provider == "anthropic":
+        assert upstream.seen[-1][2]["anthropic-beta"] == beta["anthropic-beta"]
