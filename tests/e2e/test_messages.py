@@ -287,3 +287,18 @@ def test_claude_code_style_request(gw: Gateway, upstream: FakeUpstream, provider
     assert text == "echo: hello"
     if provider == "anthropic":
         assert upstream.seen[-1][2]["anthropic-beta"] == beta["anthropic-beta"]
+
+
+def test_route_native_first_then_translated(gw: Gateway, upstream: FakeUpstream) -> None:
+    """"smart" = Anthropic (native) then OpenAI (translated): a server tool only fails once the translated target is tried."""
+    tools = [{"type": "web_search_20250305", "name": "web_search"}]
+    ok = raw_post(gw, "/v1/messages", {"model": "smart", "max_tokens": 10, "tools": tools,
+                                       "messages": [{"role": "user", "content": "hello"}]})
+    assert ok.status_code == 200 and ok.headers["x-vllora-target"].startswith("anthropic/")
+    assert upstream.seen[-1][1]["tools"] == tools
+    fell_back = raw_post(gw, "/v1/messages", {"model": "smart", "max_tokens": 10, "tools": tools,
+                                              "messages": [{"role": "user", "content": "err429"}]})
+    assert fell_back.status_code == 400 and "web_search_20250305" in fell_back.json()["error"]["message"]
+    plain = raw_post(gw, "/v1/messages", {"model": "smart", "max_tokens": 10, "messages": [{"role": "user", "content": "err429"}]})
+    assert plain.status_code == 429  # the fallback to OpenAI answered its own 429
+    assert plain.json()["error"]["type"] == "rate_limit_error"

@@ -134,8 +134,13 @@ async def create_message(request: Request[Any, Any, Any]) -> Response[bytes] | S
     validate(body)
     router: Router = request.app.state.router
     targets = router.resolve(body["model"], "chat")
-    chat = None if all(native(t) for t in targets) else to_chat(body)
     headers: Mapping[str, str] = request.headers
+    translated: list[JSON] = []  # the chat body, built once and only if a translated target is tried
+
+    def chat_body(target: Target) -> JSON:
+        if not translated:
+            translated.append(to_chat(body))  # a 400 here names the field no translated provider can take
+        return chat_for(translated[0], target)
 
     if not body.get("stream"):
         async def attempt(target: Target) -> bytes:
@@ -143,8 +148,7 @@ async def create_message(request: Request[Any, Any, Any]) -> Response[bytes] | S
             if adapter is not None:
                 req = adapter.native_request(SURFACE, raw, body, target, headers)
                 return reply_with_cost((await send(router, target, req)).body, target)
-            assert chat is not None
-            completion = await chat_run.attempt_json(router, target, chat_for(chat, target), None)
+            completion = await chat_run.attempt_json(router, target, chat_body(target), None)
             return _encode(from_chat(completion, str(completion.get("model") or target.model)))
 
         outcome = await router.run(targets, attempt)
@@ -157,8 +161,7 @@ async def create_message(request: Request[Any, Any, Any]) -> Response[bytes] | S
         if adapter is not None:
             req = adapter.native_request(SURFACE, raw, body, target, headers)
             return await chat_run.open_upstream(router, target, req, stack), NativeEvents(target)
-        assert chat is not None
-        stream, translator = await chat_run.attempt_stream(router, target, chat_for(chat, target), None, stack)
+        stream, translator = await chat_run.attempt_stream(router, target, chat_body(target), None, stack)
         return stream, ChatToMessages(translator, target.model)
 
     try:
