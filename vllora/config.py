@@ -203,6 +203,7 @@ def _provider(entry: Mapping[str, Any], conf: Mapping[str, Any], environ: Mappin
         options=options,
         token_source=spec.token_source,
         region=region,
+        native_surfaces=tuple(entry.get("native_surfaces") or ()),
     )
 
 

@@ -42,6 +42,7 @@ class ProviderSettings:
     options: Mapping[str, Any] = field(default_factory=dict)  # non-secret adapter settings (project, api_version)
     token_source: str | None = None  # "module:factory" minting OAuth2 access tokens at request time
     region: str | None = None  # the configured region (picks a Bedrock inference profile for a bare model id)
+    native_surfaces: tuple[str, ...] = ()  # "responses" | "messages": surfaces forwarded to the provider as they are
 
     @property
     def configured(self) -> bool:

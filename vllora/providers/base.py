@@ -79,6 +79,20 @@ class StreamTranslator(Protocol):
         ...
 
 
+class TokenCounter(Protocol):
+    """Optional: an adapter whose provider can count a request's input tokens (``/v1/messages/count_tokens``).
+
+    ``raw``/``body`` are the client's Messages request (Anthropic forwards them), ``chat`` the same request in
+    the internal chat shape (Gemini ``countTokens``, Bedrock ``CountTokens`` translate it). Adapters without
+    these methods make count_tokens a 400 that names the model.
+    """
+
+    def count_tokens_request(self, raw: bytes, body: JSON, chat: JSON, target: Target,
+                             client_headers: Mapping[str, str]) -> UpstreamRequest: ...
+
+    def count_tokens_response(self, resp: UpstreamResponse, target: Target) -> int: ...
+
+
 class Adapter(Protocol):
     name: str
 
@@ -100,3 +114,15 @@ class Adapter(Protocol):
     def images_request(self, body: JSON, target: Target) -> list[UpstreamRequest]: ...
 
     def images_response(self, resps: list[UpstreamResponse], target: Target, body: JSON) -> JSON: ...
+
+
+class NativeSurfaces(Protocol):
+    """Optional: an adapter whose provider serves a client API surface natively (``native_surfaces`` in its file).
+
+    ``native_request`` builds the request that forwards the client's body to the provider's own endpoint for
+    ``surface`` ("responses": OpenAI's /v1/responses; "messages": Anthropic's /v1/messages), the bytes untouched
+    where possible (re-encoded only to rewrite ``model`` when the catalog id differs from the upstream id).
+    """
+
+    def native_request(self, surface: str, raw: bytes, body: JSON, target: Target,
+                       client_headers: Mapping[str, str]) -> UpstreamRequest: ...

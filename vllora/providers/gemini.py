@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import math
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -39,7 +40,7 @@ SIG = ".sig."
 FINISH = {"STOP": "stop", "MAX_TOKENS": "length", "RECITATION": "content_filter", "OTHER": "content_filter"}
 FILTERED = {"SAFETY", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "LANGUAGE", "IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT",
             "IMAGE_RECITATION", "IMAGE_OTHER", "NO_IMAGE"}
-EFFORT_BUDGET = {"minimal": 0, "low": 1024, "medium": 8192, "high": 24576}
+EFFORT_BUDGET = msgs.EFFORT_BUDGET  # reasoning_effort -> thinking tokens, shared with the Claude adapters
 ASPECT = {"1024x1024": "1:1", "1792x1024": "16:9", "1024x1792": "9:16", "1536x1024": "3:2", "1024x1536": "2:3"}
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.decode
@@ -317,6 +318,18 @@ class GeminiAdapter:
 
     def chat_stream(self, target: Target, body: JSON) -> GeminiStream:
         return GeminiStream(target, body)
+
+    def count_tokens_request(self, raw: bytes, body: JSON, chat: JSON, target: Target,
+                             client_headers: Mapping[str, str]) -> UpstreamRequest:
+        request = {"model": f"models/{target.model}", **build_request(chat, target)}
+        return UpstreamRequest("POST", _url(target, "countTokens"), _headers(target),
+                               _encode({"generateContentRequest": request}))
+
+    def count_tokens_response(self, resp: UpstreamResponse, target: Target) -> int:
+        try:
+            return int(_decode(resp.body)["totalTokens"])
+        except (msgspec.DecodeError, KeyError, TypeError, ValueError):
+            raise UpstreamProtocolError("Gemini's token count was not {\"totalTokens\": N}") from None
 
     def map_error(self, resp: UpstreamResponse, target: Target) -> Exception:
         try:

@@ -29,6 +29,7 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
     from vllora.server import routes_chat, routes_console, routes_embeddings_images, routes_keys, routes_models
     from vllora.server.exceptions import handle
     from vllora.server.middleware import front_door
+    from vllora.server.routes_messages import ROUTES as MESSAGES_ROUTES
     from vllora.server.wire import CatalogViews
 
     @asynccontextmanager
@@ -59,6 +60,7 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
         *routes_models.ROUTES,
         *routes_chat.ROUTES,
         *routes_embeddings_images.ROUTES,
+        *MESSAGES_ROUTES,
         *routes_console.ROUTES,
         *routes_keys.ROUTES,
     ]

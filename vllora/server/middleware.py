@@ -25,6 +25,7 @@ from typing import Any
 import msgspec
 
 from vllora.errors import AuthenticationError, RequestError
+from vllora.server.exceptions import error_bytes
 from vllora.settings import ServerSettings
 
 log = logging.getLogger("vllora.access")
@@ -100,7 +101,7 @@ class HostCheck:
             if given is not None and host_name(given) not in self.allowed:
                 err = RequestError(f"Host {printable(given.decode('latin-1'))!r} is not served here; add the name to "
                                    "server.allowed_hosts in the config", status=421, code="host_not_allowed")
-                await _reply(send, 421, msgspec.json.encode(err.to_openai()))
+                await _reply(send, 421, error_bytes(scope["path"], err))
                 return
         await self.app(scope, receive, send)
 
@@ -118,7 +119,7 @@ class JsonOnly:
                 shown = printable(given.decode("latin-1")) if given else "none"
                 err = RequestError(f"content-type must be application/json (got {shown})", status=415,
                                    code="unsupported_media_type")
-                await _reply(send, 415, msgspec.json.encode(err.to_openai()))
+                await _reply(send, 415, error_bytes(scope["path"], err))
                 return
         await self.app(scope, receive, send)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator
-from contextlib import AsyncExitStack
 from typing import Any
 
 import msgspec
@@ -19,12 +18,11 @@ from litestar.background_tasks import BackgroundTask
 from litestar.response import Response, Stream
 
 from vllora.errors import InvalidRequest, RequestError, UpstreamProtocolError, VlloraError
-from vllora.providers import get_adapter
-from vllora.providers.base import JSON, StreamTranslator, Target
+from vllora.providers.base import JSON
 from vllora.providers.openai_shapes import DONE_FRAME, error_frame
 from vllora.routing.router import Router
 from vllora.routing.scrub import Scrubber
-from vllora.routing.upstream import UpstreamStream
+from vllora.server import chat_run
 from vllora.server.openapi_bodies import ChatOperation
 from vllora.server.schema_types import ERRORS
 
@@ -90,40 +88,17 @@ def json_response(payload: Any, headers: dict[str, str]) -> Response[bytes]:
     return Response(_encode(payload), media_type="application/json", headers=headers)
 
 
-async def _open_stream(router: Router, target: Target, body: JSON, raw: bytes, stack: AsyncExitStack
-                       ) -> tuple[UpstreamStream, StreamTranslator]:
-    adapter = get_adapter(target.provider.adapter)
-    req = adapter.chat_request(body, target, raw)
-    inner = AsyncExitStack()
-    stream: UpstreamStream = await inner.enter_async_context(router.upstream.stream(
-        req, timeout_s=target.provider.timeout_s, connect_timeout_s=target.provider.connect_timeout_s))
-    if stream.status >= 400:
-        try:
-            from vllora.providers.base import UpstreamResponse
-
-            error_body = await stream.read_all()
-            raise adapter.map_error(UpstreamResponse(stream.status, stream.headers, error_body), target)
-        finally:
-            await inner.aclose()
-    stack.push_async_exit(inner)
-    return stream, adapter.chat_stream(target, body)
-
-
-async def _pump(stream: UpstreamStream, translator: StreamTranslator, stack: AsyncExitStack,
-                scrubber: Scrubber) -> AsyncGenerator[bytes]:
+async def _pump(frames: AsyncGenerator[bytes, None], scrubber: Scrubber) -> AsyncGenerator[bytes, None]:
     error: VlloraError | None = None
     try:
-        async for chunk in stream.chunks:
-            for frame in translator.feed(chunk):
-                yield frame
-        for frame in translator.close():
+        async for frame in frames:
             yield frame
     except VlloraError as exc:
-        error = scrubber.error(exc)
+        error = scrubber.error(exc)  # providers may echo the key they were sent
     except Exception as exc:  # a broken frame from the provider must still end the stream visibly
         error = UpstreamProtocolError(f"the provider's stream could not be read ({type(exc).__name__})")
     finally:
-        await stack.aclose()  # the upstream connection goes now, not after a slow client read the error event
+        await frames.aclose()  # the upstream connection goes now, not after a slow client read the error event
     if error is not None:
         yield error_frame(error.to_openai())
         yield DONE_FRAME
@@ -140,30 +115,11 @@ async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] |
     targets = router.resolve(body["model"], "chat")
 
     if not body.get("stream"):
-        async def attempt(target: Target) -> JSON:
-            adapter = get_adapter(target.provider.adapter)
-            req = adapter.chat_request(body, target, raw)
-            resp = await router.upstream.send(req, timeout_s=target.provider.timeout_s,
-                                              connect_timeout_s=target.provider.connect_timeout_s)
-            if resp.status >= 400:
-                raise adapter.map_error(resp, target)
-            return adapter.chat_response(resp, target, body)
-
-        outcome = await router.run(targets, attempt)
+        outcome = await chat_run.complete(router, targets, body, raw)
         return json_response(outcome.value, outcome.headers())
 
-    stack = AsyncExitStack()
-
-    async def open_attempt(target: Target) -> tuple[UpstreamStream, StreamTranslator]:
-        return await _open_stream(router, target, body, raw, stack)
-
-    try:
-        outcome = await router.run(targets, open_attempt)
-    except BaseException:
-        await stack.aclose()
-        raise
-    stream, translator = outcome.value
-    frames = _pump(stream, translator, stack, router.scrubber)
+    outcome, upstream_frames = await chat_run.open_stream(router, targets, body, raw)
+    frames = _pump(upstream_frames, router.scrubber)
     # Litestar cancels the sending task when the client leaves but leaves the generator suspended until garbage
     # collection; closing it right after the response releases the upstream connection at once.
     return Stream(frames, media_type="text/event-stream", headers={**SSE_HEADERS, **outcome.headers()},
