@@ -154,6 +154,7 @@ class ChunkStream:
         self.model = model
         self.created: int = created if created is not None else now_s()
         self.want_usage = include_usage(body)
+        self.usage_seen: JSON | None = None
 
     def _chunk(self, delta: JSON | None = None, finish: str | None = None) -> bytes:
         return sse_frame(chunk(id=self.id, model=self.model, created=self.created, delta=delta, finish_reason=finish))
@@ -161,6 +162,7 @@ class ChunkStream:
     def _ending(self, finish: str, usage_obj: JSON) -> list[bytes]:
         """The finish chunk, the usage chunk when the client asked for it, then the one ``[DONE]``."""
         out = [self._chunk({}, finish)]
+        self.usage_seen = usage_obj  # the request log records usage even when the client did not ask for it
         if self.want_usage:
             out.append(sse_frame(chunk(id=self.id, model=self.model, created=self.created, usage_obj=usage_obj,
                                        usage_only=True)))

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 
 def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient | None = None) -> Litestar:
-    from vllora.server import routes_chat, routes_embeddings_images, routes_models
+    from vllora.observe import setup as observe_setup
+    from vllora.server import routes_chat, routes_embeddings_images, routes_models, routes_requests
     from vllora.server.exceptions import handle
     from vllora.server.middleware import AccessLog, BearerAuth
     from vllora.server.wire import CatalogViews
@@ -45,9 +46,11 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
         store = open_store(data.database_url, data_dir=Path(data.data_dir) if data.data_dir else None)
         await store.start()
         app.state.store = store
+        await observe_setup.start(app, settings, store)
         try:
             yield
         finally:
+            await observe_setup.stop(app)
             await store.aclose()
             if upstream is None:
                 await client.aclose()
@@ -56,6 +59,7 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
         *routes_models.ROUTES,
         *routes_chat.ROUTES,
         *routes_embeddings_images.ROUTES,
+        *routes_requests.ROUTES,
     ]
     middleware: list[Any] = [AccessLog]
     if settings.server.api_key:
@@ -72,4 +76,5 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
     app.state.settings = settings
     app.state.catalog = catalog
     app.state.views = CatalogViews(catalog, settings)
+    observe_setup.install(app, settings)
     return app

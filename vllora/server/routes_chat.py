@@ -18,6 +18,7 @@ from litestar import Request, post
 from litestar.response import Response, Stream
 
 from vllora.errors import InvalidRequest, RequestError, UpstreamProtocolError, VlloraError
+from vllora.observe import NULL_CONTEXT, RequestContext, context_of
 from vllora.providers import get_adapter
 from vllora.providers.base import JSON, StreamTranslator, Target
 from vllora.providers.openai_shapes import DONE_FRAME, error_frame
@@ -105,7 +106,8 @@ async def _open_stream(router: Router, target: Target, body: JSON, raw: bytes, s
     return stream, adapter.chat_stream(target, body)
 
 
-async def _pump(stream: UpstreamStream, translator: StreamTranslator, stack: AsyncExitStack) -> AsyncIterator[bytes]:
+async def _pump(stream: UpstreamStream, translator: StreamTranslator, stack: AsyncExitStack,
+                ctx: RequestContext = NULL_CONTEXT) -> AsyncIterator[bytes]:
     try:
         async for chunk in stream.chunks:
             for frame in translator.feed(chunk):
@@ -113,13 +115,16 @@ async def _pump(stream: UpstreamStream, translator: StreamTranslator, stack: Asy
         for frame in translator.close():
             yield frame
     except VlloraError as exc:
+        ctx.fail(exc)
         yield error_frame(exc.to_openai())
         yield DONE_FRAME
     except Exception as exc:  # a broken frame from the provider must still end the stream visibly
         err = UpstreamProtocolError(f"the provider's stream could not be read ({type(exc).__name__})")
+        ctx.fail(err)
         yield error_frame(err.to_openai())
         yield DONE_FRAME
     finally:
+        ctx.usage(getattr(translator, "usage_seen", None))  # what was produced, also when the client left
         await stack.aclose()
 
 
@@ -130,6 +135,8 @@ async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] |
     raw = await read_body(request)
     body = decode_body(raw)
     validate_chat(body)
+    ctx = context_of(request)
+    ctx.request(body)
     router: Router = request.app.state.router
     targets = router.resolve(body["model"], "chat")
 
@@ -143,7 +150,8 @@ async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] |
                 raise adapter.map_error(resp, target)
             return adapter.chat_response(resp, target, body)
 
-        outcome = await router.run(targets, attempt)
+        outcome = await router.run(targets, ctx.track(attempt))
+        ctx.outcome(outcome)
         return json_response(outcome.value, outcome.headers())
 
     stack = AsyncExitStack()
@@ -152,12 +160,13 @@ async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] |
         return await _open_stream(router, target, body, raw, stack)
 
     try:
-        outcome = await router.run(targets, open_attempt)
+        outcome = await router.run(targets, ctx.track(open_attempt))
+        ctx.outcome(outcome)
     except BaseException:
         await stack.aclose()
         raise
     stream, translator = outcome.value
-    return Stream(_pump(stream, translator, stack), media_type="text/event-stream",
+    return Stream(_pump(stream, translator, stack, ctx), media_type="text/event-stream",
                   headers={**SSE_HEADERS, **outcome.headers()})
 
 
