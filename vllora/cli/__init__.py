@@ -22,6 +22,8 @@ COMMANDS: dict[str, str] = {
     "serve": "serve",
     "sync": "sync",
     "docs": "docs",
+    "usage": "usage",
+    "requests": "requests",
 }
 
 _SHORT_HELP: dict[str, str] = {
@@ -31,6 +33,8 @@ _SHORT_HELP: dict[str, str] = {
     "serve": "Run the gateway (Models API + OpenAI-compatible routing).",
     "sync": "Learn new models from the providers' list endpoints.",
     "docs": "Generate (or --check) the catalog and CLI pages under docs/.",
+    "usage": "Usage and cost from the request log, by model, provider, day...",
+    "requests": "Recent requests from the request log (--follow to tail it).",
 }
 
 
