@@ -224,3 +224,20 @@ def test_bodies_kept_redacted_and_api_behind_the_key(upstream: FakeUpstream) -> 
         assert "hello" in rec["request_body"] and "echo: hello" in rec["response_body"]
         assert httpx.get(f"{gw.url}/api/requests", headers=auth).json()["data"][0]["status"] in (200, 401)
         assert httpx.get(f"{gw.url}/metrics", headers=auth).status_code == 200
+
+
+def test_cli_reads_a_running_gateway(gateway: Gateway) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from vllora.cli import cli
+
+    tag = f"cli-{uuid.uuid4().hex[:6]}"
+    rid = chat(gateway.url, headers={"x-vllora-tags": tag}).headers["x-vllora-request-id"]
+    wait_record(gateway.url, rid)
+    result = CliRunner().invoke(cli, ["requests", "--url", gateway.url, "--tag", tag, "--json"])
+    assert result.exit_code == 0, result.output
+    assert [r["id"] for r in json.loads(result.output)] == [rid]
+    result = CliRunner().invoke(cli, ["usage", "--url", gateway.url, "--by", "provider", "--json"])
+    assert result.exit_code == 0 and any(g["group"] == "openai" for g in json.loads(result.output)["data"])

@@ -44,7 +44,8 @@ def command(since: str, until: str | None, group_by: str, as_json: bool, url: st
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
-    rows: list[tuple[str, ...]] = [(group_by.upper(), "REQUESTS", "ERRORS", "PROMPT", "CACHED", "COMPLETION", "REASONING", "COST", "P50", "P95")]
+    rows: list[tuple[str, ...]] = [(group_by.upper(), "REQUESTS", "ERRORS", "PROMPT", "CACHED", "COMPLETION",
+                                    "REASONING", "COST", "P50", "P95")]
     for g in [*report["data"], {"group": "TOTAL", **report["total"]}]:
         rows.append((str(g["group"]), count(g["requests"]), count(g["errors"]), count(g["prompt_tokens"]),
                      count(g["cached_tokens"]), count(g["completion_tokens"]), count(g["reasoning_tokens"]),
