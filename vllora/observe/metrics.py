@@ -14,6 +14,7 @@ from typing import Any
 from vllora.observe.record import RequestRecord
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+TOKEN_KINDS = ("prompt", "cached", "completion", "reasoning")
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -44,24 +45,42 @@ class Metrics:
                                multiprocess_mode="livesum")
         self.dropped = Counter("vllora_log_records_dropped", "Request-log records dropped (queue full or database down)",
                                registry=r)
+        self._counts: dict[tuple[str, str, str, int], Any] = {}
+        self._series: dict[tuple[str, str, str], tuple[Any, ...]] = {}
 
     def on_start(self, record: RequestRecord) -> None:
         self.in_flight.inc()
+
+    def _children(self, endpoint: str, model: str, provider: str) -> tuple[Any, ...]:
+        """The labelled series of one (endpoint, model, provider), looked up once (``labels()`` is slow)."""
+        key = (endpoint, model, provider)
+        found = self._series.get(key)
+        if found is None:
+            found = (self.latency.labels(endpoint, model, provider), self.ttft.labels(endpoint, model, provider),
+                     tuple(self.tokens.labels(model, provider, kind) for kind in TOKEN_KINDS),
+                     self.cost.labels(model, provider))
+            self._series[key] = found
+        return found
 
     def on_record(self, r: RequestRecord) -> None:
         self.in_flight.dec()
         model = (r.model or "-") if r.provider else "-"
         provider = r.provider or "-"
-        self.requests.labels(r.endpoint, model, provider, str(r.status)).inc()
-        self.latency.labels(r.endpoint, model, provider).observe(r.latency_ms / 1000)
+        key = (r.endpoint, model, provider, r.status)
+        counter = self._counts.get(key)
+        if counter is None:
+            counter = self._counts[key] = self.requests.labels(r.endpoint, model, provider, str(r.status))
+        counter.inc()
+        latency, ttft, tokens, cost = self._children(r.endpoint, model, provider)
+        latency.observe(r.latency_ms / 1000)
         if r.ttft_ms is not None:
-            self.ttft.labels(r.endpoint, model, provider).observe(r.ttft_ms / 1000)
-        for kind, n in (("prompt", r.prompt_tokens), ("cached", r.cached_tokens),
-                        ("completion", r.completion_tokens), ("reasoning", r.reasoning_tokens)):
+            ttft.observe(r.ttft_ms / 1000)
+        for child, n in zip(tokens, (r.prompt_tokens, r.cached_tokens, r.completion_tokens, r.reasoning_tokens),
+                            strict=True):
             if n:
-                self.tokens.labels(model, provider, kind).inc(n)
+                child.inc(n)
         if r.cost:
-            self.cost.labels(model, provider).inc(r.cost)
+            cost.inc(r.cost)
         for a in r.attempts:
             if a.status >= 400:
                 self.upstream_errors.labels(a.provider, a.error_code or str(a.status)).inc()

@@ -121,13 +121,14 @@ def _status_clause(status: str, params: list[Any]) -> str:
         return "status >= 400"
     if text == "ok":
         return "status < 400"
+    # "status >= 400" spelled out lets SQLite use the partial index on errors (it does not infer it from "= 429")
     if re.fullmatch(r"[1-5]xx", text):
         base = int(text[0]) * 100
         params.extend([base, base + 100])
-        return "(status >= ? AND status < ?)"
+        return "(status >= ? AND status < ?" + (" AND status >= 400)" if base >= 400 else ")")
     if re.fullmatch(r"\d{3}", text):
         params.append(int(text))
-        return "status = ?"
+        return "status = ?" + (" AND status >= 400" if int(text) >= 400 else "")
     raise InvalidRequest("'status' must be a status code (429), a class (4xx, 5xx), ok or error", param="status")
 
 
