@@ -5,6 +5,9 @@ Route handlers live in one module per area, each exporting ``ROUTES``: ``routes_
 (/v1/embeddings, /v1/images/generations). Process-wide resources live on ``app.state``: ``settings``, ``catalog``, ``views``
 (precomputed Models API answers), and, created in the lifespan, ``upstream`` (the one shared HTTP client),
 ``router`` and ``store`` (the database, ``vllora.store``). Tests inject their own upstream client with ``upstream=``.
+``routes_requests`` serves the request log (/api/requests, /api/threads, /api/usage) and /metrics;
+``vllora.observe.setup`` wraps the ASGI handler (request ids, one record per /v1 request) and adds the
+observers (``observers``, ``log_writer``, ``metrics`` on app.state) in the lifespan.
 """
 
 from __future__ import annotations
