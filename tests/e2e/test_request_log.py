@@ -241,3 +241,23 @@ def test_cli_reads_a_running_gateway(gateway: Gateway) -> None:
     assert [r["id"] for r in json.loads(result.output)] == [rid]
     result = CliRunner().invoke(cli, ["usage", "--url", gateway.url, "--by", "provider", "--json"])
     assert result.exit_code == 0 and any(g["group"] == "openai" for g in json.loads(result.output)["data"])
+
+
+def test_a_stream_the_client_abandons_is_recorded(gateway: Gateway) -> None:
+    with httpx.stream("POST", f"{gateway.url}/v1/chat/completions", timeout=10, json={
+            "model": "gpt-4o", "stream": True, "messages": [{"role": "user", "content": "slow"}]}) as resp:
+        rid = resp.headers["x-vllora-request-id"]
+        next(resp.iter_raw())  # one chunk, then hang up mid-stream
+    rec = wait_record(gateway.url, rid)
+    assert rec["stream"] is True and rec["status"] == 200 and rec["ttft_ms"] > 0
+    assert rec["latency_ms"] < 5000  # recorded when the client left, not after the 10 s the stream would take
+
+
+def test_the_openapi_documents_the_log_routes(gateway: Gateway) -> None:
+    paths = httpx.get(f"{gateway.url}/schema/openapi.json").json()["paths"]
+    for path in ("/api/requests", "/api/requests/{request_id}", "/api/threads", "/api/threads/{thread_id}",
+                 "/api/usage", "/metrics"):
+        assert path in paths
+    params = {p["name"] for p in paths["/api/requests"]["get"]["parameters"]}
+    assert {"model", "provider", "status", "key", "thread", "run", "tag", "since", "until", "limit", "cursor"} <= params
+    assert "400" in paths["/api/usage"]["get"]["responses"]
