@@ -250,3 +250,21 @@ def test_metrics_add_up_across_two_workers(tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def test_sigterm_flushes_the_queue(upstream: FakeUpstream, tmp_path: Path) -> None:
+    """Records still queued when the gateway is told to stop are written before it exits."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = _start([sys.executable, "-c", SERVE, upstream.base, str(tmp_path), str(port)], url, tmp_path / "serve.log")
+    try:
+        assert hammer(url, 40, workers=8) == [200] * 40
+        proc.send_signal(signal.SIGTERM)  # well within the writer's one-second interval
+        assert proc.wait(30) in (0, -signal.SIGTERM)  # plain uvicorn re-raises the signal after shutdown
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    conn = sqlite3.connect(tmp_path / "vllora.db")
+    assert conn.execute("SELECT count(*) FROM requests").fetchone() == (40,)
+    conn.close()
