@@ -222,6 +222,13 @@ def test_bodies_kept_redacted_and_api_behind_the_key(upstream: FakeUpstream) -> 
         assert "sk-secret-in-body" not in rec["request_body"] and "[redacted]" in rec["request_body"]
         assert PNG not in rec["request_body"] and "data:image/png;base64,[redacted" in rec["request_body"]
         assert "hello" in rec["request_body"] and "echo: hello" in rec["response_body"]
+        with httpx.stream("POST", f"{gw.url}/v1/chat/completions", headers=auth, json={
+                "model": "claude-3-5-sonnet-20241022", "stream": True,
+                "messages": [{"role": "user", "content": "hello"}]}) as streamed:
+            sent = b"".join(streamed.iter_bytes()).decode()
+            rid = streamed.headers["x-vllora-request-id"]
+        rec = wait_record(gw.url, rid, auth)
+        assert rec["response_body"] == sent and sent.endswith("data: [DONE]\n\n")
         assert httpx.get(f"{gw.url}/api/requests", headers=auth).json()["data"][0]["status"] in (200, 401)
         assert httpx.get(f"{gw.url}/metrics", headers=auth).status_code == 200
 

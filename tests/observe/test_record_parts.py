@@ -110,3 +110,11 @@ def test_observe_off_keeps_the_request_id_and_records_nothing(monkeypatch: pytes
         assert client.app.state.observers == []
         assert client.get("/metrics").status_code == 404
         assert client.get("/health").json() == {"status": "ok"}
+
+
+def test_streamed_text_redacts_data_urls_and_is_capped() -> None:
+    from vllora.observe.redact import redact_text
+
+    frame = 'data: {"url": "data:image/png;base64,' + "QUJD" * 100 + '"}\n\n'
+    assert redact_text(frame) == 'data: {"url": "data:image/png;base64,[redacted]"}\n\n'
+    assert redact_text("x" * 50, cap=10) == "x" * 10 + "…[truncated]"

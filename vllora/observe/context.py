@@ -7,12 +7,13 @@ A route does (the Responses/Messages routes the same, one line each)::
     outcome = await router.run(targets, ctx.track(attempt))   # every attempt timed
     ctx.outcome(outcome)               # final target; usage and cost when the value is a JSON reply
     ctx.usage(usage_dict)              # streams: the usage the translator saw, when it ends
+    Stream(ctx.stream_body(frames))    # streams: keeps the sent text when log_bodies is on (else unchanged)
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from vllora.observe.record import Attempt, RequestRecord
@@ -103,11 +104,26 @@ class RequestContext:
         self.record.error_type = getattr(exc, "type", None) or type(exc).__name__
         self.record.error_code = getattr(exc, "code", None)
 
-    def response_text(self, text: str) -> None:
-        if self.log_bodies:
-            from vllora.observe.redact import BODY_CAP
+    def stream_body(self, frames: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        """``frames`` unchanged; with ``log_bodies`` a wrapper that keeps what was sent (capped, redacted)."""
+        return self._kept(frames) if self.log_bodies else frames
 
-            self.record.response_body = text[:BODY_CAP]
+    async def _kept(self, frames: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        from vllora.observe.redact import BODY_CAP, redact_text
+
+        kept: list[bytes] = []
+        size = 0
+        try:
+            async for frame in frames:
+                if size < BODY_CAP:
+                    kept.append(frame)
+                    size += len(frame)
+                yield frame
+        finally:
+            self.record.response_body = redact_text(b"".join(kept).decode("utf-8", "replace"))
+            close = getattr(frames, "aclose", None)  # closing the wrapper must close the stream it wraps
+            if close is not None:
+                await close()
 
 
 def _int(value: Any) -> int | None:
@@ -135,8 +151,8 @@ class _NullContext(RequestContext):
     def fail(self, exc: Any) -> None:
         pass
 
-    def response_text(self, text: str) -> None:
-        pass
+    def stream_body(self, frames: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        return frames
 
 
 NULL_CONTEXT: RequestContext = _NullContext()

@@ -40,3 +40,12 @@ def redact_body(body: Any, cap: int = BODY_CAP) -> str:
     if len(text) > cap:
         text = text[:cap] + f"…[truncated, {len(text)} characters in all]"
     return text
+
+
+_DATA_URL_IN_TEXT = re.compile(r"(data:[\w.+-]+/[\w.+-]+;base64,)[A-Za-z0-9+/=]{32,}")
+
+
+def redact_text(text: str, cap: int = BODY_CAP) -> str:
+    """A streamed body (SSE text): data URLs replaced, cut to ``cap`` characters."""
+    text = _DATA_URL_IN_TEXT.sub(lambda m: f"{m.group(1)}[redacted]", text)
+    return text if len(text) <= cap else text[:cap] + "…[truncated]"

@@ -166,7 +166,7 @@ async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] |
         await stack.aclose()
         raise
     stream, translator = outcome.value
-    return Stream(_pump(stream, translator, stack, ctx), media_type="text/event-stream",
+    return Stream(ctx.stream_body(_pump(stream, translator, stack, ctx)), media_type="text/event-stream",
                   headers={**SSE_HEADERS, **outcome.headers()})
 
 
