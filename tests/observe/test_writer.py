@@ -78,6 +78,25 @@ async def test_records_round_trip_through_the_queries(url):
     await store.aclose()
 
 
+async def test_usage_by_day_and_hour_in_utc(url):
+    store = open_store(url)
+    await store.start()
+    writer = LogWriter(store)
+    t0 = 1795651200.0  # 2026-11-26T00:00:00Z
+    for i, ts in enumerate([t0 - 0.4, t0 + 0.4, t0 + 3599.9, t0 + 3600.0, t0 + 86400 * 2 + 5]):
+        writer.on_record(record(i, ts=ts, thread="t" if i % 2 else None))
+    await writer.flush()
+    hours = await store.run(lambda c: queries.usage(c, "hour", None, None))
+    assert [(g["group"], g["requests"]) for g in hours["data"]] == [
+        ("2026-11-25T23:00", 1), ("2026-11-26T00:00", 2), ("2026-11-26T01:00", 1), ("2026-11-28T00:00", 1)]
+    days = await store.run(lambda c: queries.usage(c, "day", t0, None))
+    assert [(g["group"], g["requests"]) for g in days["data"]] == [("2026-11-26", 3), ("2026-11-28", 1)]
+    threads = await store.run(lambda c: queries.usage(c, "thread", None, None))
+    assert sorted((g["group"], g["requests"]) for g in threads["data"]) == [("-", 3), ("t", 2)]
+    assert threads["total"]["requests"] == 5 and threads["total"]["cost"] == pytest.approx(0.005)
+    await store.aclose()
+
+
 async def test_a_full_queue_drops_and_counts_without_blocking(tmp_path):
     store = open_store(f"sqlite:///{tmp_path / 'v.db'}")
     await store.start()
