@@ -268,3 +268,24 @@ def test_the_openapi_documents_the_log_routes(gateway: Gateway) -> None:
     params = {p["name"] for p in paths["/api/requests"]["get"]["parameters"]}
     assert {"model", "provider", "status", "key", "thread", "run", "tag", "since", "until", "limit", "cursor"} <= params
     assert "400" in paths["/api/usage"]["get"]["responses"]
+
+
+def test_records_are_written_in_batches_not_per_request(upstream: FakeUpstream) -> None:
+    """No database round trip per request: 100 requests cost a handful of batched writes."""
+    with Gateway(e2e_settings(upstream.base)) as gw:
+        store = gw.app.state.store
+        calls: list[int] = []
+        real_run = store.run
+
+        async def counting(fn: Any) -> Any:
+            calls.append(1)
+            return await real_run(fn)
+
+        store.run = counting
+        start = time.monotonic()
+        rids = [chat(gw.url).headers["x-vllora-request-id"] for _ in range(100)]
+        elapsed = time.monotonic() - start
+        store.run = real_run
+        wait_record(gw.url, rids[-1])
+        assert len(calls) <= elapsed + 3 < 100  # about one flush per second while the requests ran
+        assert gw.app.state.log_writer.written == 100

@@ -135,6 +135,7 @@ class LogWriter:
             n = await self.store.run(lambda conn: prune(conn, before))
         except StoreError as exc:
             log.warning("request log: pruning failed: %s", exc.message)
+            self.database = "down"  # at start: /health says so before the first record is dropped
             return
         if n:
             log.info("request log: pruned %d records older than %g days", n, self.retention_days)
