@@ -66,3 +66,42 @@ def test_bad_options_are_one_line_errors(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "'since' must be epoch seconds" in result.output
     result = CliRunner().invoke(cli, ["requests", "--url", "http://127.0.0.1:9"])
     assert result.exit_code == 2 and "cannot reach the gateway" in result.output
+
+
+def test_requests_follow_prints_new_records_as_they_arrive(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'f.db'}"
+    seed(url)
+    proc = subprocess.Popen([sys.executable, "-m", "vllora", "requests", "--database-url", url, "--follow", "--json",
+                             "--interval", "0.2", "--limit", "1"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        out = proc.stdout
+
+        def line() -> str:
+            import select
+
+            ready, _, _ = select.select([out], [], [], 20)  # never hang the suite
+            assert ready, "vllora requests --follow printed nothing"
+            return out.readline()
+
+        first = json.loads(line())
+        assert first["id"] == f"{3:016x}"  # the newest existing record
+
+        async def add() -> None:
+            store = open_store(url)
+            await store.start()
+            writer = LogWriter(store)
+            writer.on_record(record(77))
+            await writer.aclose()
+            await store.aclose()
+
+        asyncio.run(add())
+        assert json.loads(line())["id"] == f"{77:016x}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        if proc.stdout is not None:
+            proc.stdout.close()
