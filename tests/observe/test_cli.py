@@ -105,3 +105,10 @@ def test_requests_follow_prints_new_records_as_they_arrive(tmp_path: Path) -> No
         proc.wait(10)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def test_tables_escape_control_characters_from_clients() -> None:
+    from vllora.observe.source import table
+
+    [_header, row] = table([("THREAD",), ("evil\x1b[2J\x07",)], right=set())
+    assert row == "evil\\x1b[2J\\x07" and "\x1b" not in row

@@ -109,8 +109,14 @@ def open_source(url: str | None, api_key: str | None, database_url: str | None, 
     return DatabaseSource(database_url, config)
 
 
+def printable(text: str) -> str:
+    """Client-supplied text (thread ids, tags, models) without terminal control characters."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+
+
 def table(rows: list[tuple[str, ...]], right: set[int]) -> list[str]:
-    """Aligned text columns (the first row is the header)."""
+    """Aligned text columns (the first row is the header); control characters shown escaped."""
+    rows = [tuple(printable(c) for c in r) for r in rows]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return ["  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
             .rstrip() for r in rows]
