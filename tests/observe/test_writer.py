@@ -169,3 +169,19 @@ def test_absolute_times():
     assert queries.parse_time("2026-11-26T03:00:00Z", "since") == queries.parse_time("2026-11-26T03:00:00+00:00", "x")
     assert queries.parse_time("2026-11-26", "since") == 1795651200
     assert queries.parse_time(None, "since") is None
+
+
+async def test_nul_characters_from_a_client_do_not_lose_the_batch(url):
+    """PostgreSQL TEXT cannot hold NUL; one hostile record must not make the other records in its batch fail."""
+    store = open_store(url)
+    await store.start()
+    writer = LogWriter(store)
+    evil = record(1, thread="t\x00x", tags=["a\x00b"])
+    evil.user, evil.model = "u\x00", "m\x00"
+    writer.on_record(evil)
+    writer.on_record(record(2))
+    await writer.flush()
+    assert writer.health() == {"dropped": 0, "queued": 0, "database": "ok"}
+    got = await store.run(lambda c: queries.get_request(c, f"{1:016x}"))
+    assert (got["thread_id"], got["user"], got["model"]) == ("tx", "u", "m")
+    await store.aclose()

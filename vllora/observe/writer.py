@@ -38,20 +38,27 @@ INSERT_TAG = "INSERT INTO request_tags (request_id, tag, ts) VALUES (?, ?, ?) ON
 PRUNE_EVERY_S = 3600.0
 
 
+def _text(value: str | None) -> str | None:
+    """PostgreSQL TEXT refuses NUL: one client's "a\\u0000b" must not cost a whole batch."""
+    return value.replace("\x00", "") if value is not None and "\x00" in value else value
+
+
 def request_row(r: RequestRecord) -> tuple[Any, ...]:
-    return (r.id, r.ts, r.endpoint, r.model, r.route, r.provider, r.upstream_model, r.status, r.error_type,
-            r.error_code, r.prompt_tokens, r.cached_tokens, r.completion_tokens, r.reasoning_tokens, r.cost,
-            r.latency_ms, r.ttft_ms, int(r.stream), r.key_id, r.thread_id, r.run_id, r.thread_title, r.user,
+    return (r.id, r.ts, _text(r.endpoint), _text(r.model), _text(r.route), r.provider, _text(r.upstream_model),
+            r.status, _text(r.error_type), _text(r.error_code), r.prompt_tokens, r.cached_tokens,
+            r.completion_tokens, r.reasoning_tokens, r.cost, r.latency_ms, r.ttft_ms, int(r.stream), r.key_id,
+            _text(r.thread_id), _text(r.run_id), _text(r.thread_title), _text(r.user),
             _encode(r.metadata).decode() if r.metadata is not None else None,
-            _encode(r.tags).decode() if r.tags else None, r.traceparent, r.request_body, r.response_body)
+            _encode(r.tags).decode() if r.tags else None, _text(r.traceparent), _text(r.request_body),
+            _text(r.response_body))
 
 
 def insert_records(conn: Connection, records: list[RequestRecord]) -> None:
     """One transaction for the whole batch (called on the store's thread)."""
     conn.executemany(INSERT_REQUEST, [request_row(r) for r in records])
-    conn.executemany(INSERT_ATTEMPT, [(r.id, i, a.provider, a.model, a.status, a.error_code, a.start_ts, a.latency_ms)
-                                      for r in records for i, a in enumerate(r.attempts)])
-    conn.executemany(INSERT_TAG, [(r.id, t, r.ts) for r in records for t in dict.fromkeys(r.tags)])
+    conn.executemany(INSERT_ATTEMPT, [(r.id, i, a.provider, _text(a.model), a.status, _text(a.error_code), a.start_ts,
+                                       a.latency_ms) for r in records for i, a in enumerate(r.attempts)])
+    conn.executemany(INSERT_TAG, [(r.id, _text(t), r.ts) for r in records for t in dict.fromkeys(r.tags)])
 
 
 def prune(conn: Connection, before: float) -> int:
