@@ -185,3 +185,22 @@ async def test_nul_characters_from_a_client_do_not_lose_the_batch(url):
     got = await store.run(lambda c: queries.get_request(c, f"{1:016x}"))
     assert (got["thread_id"], got["user"], got["model"]) == ("tx", "u", "m")
     await store.aclose()
+
+
+async def test_threads_page_by_cursor(url):
+    store = open_store(url)
+    await store.start()
+    writer = LogWriter(store)
+    base = time.time() - 50
+    for i, thread in enumerate(["a", "b", "c", "a"]):
+        writer.on_record(record(i, ts=base + i, thread=thread))
+    await writer.flush()
+    seen, cursor = [], None
+    while True:
+        page = await store.run(lambda c, cur=cursor: queries.list_threads(c, None, None, 1, cur))
+        seen += [(t["thread_id"], t["requests"]) for t in page["data"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [("a", 2), ("c", 1), ("b", 1)]  # most recently active first
+    await store.aclose()
