@@ -97,7 +97,16 @@ class Postgres:
             self.proc = None
 
     def remove(self) -> None:
-        self.stop()
+        from tests.services import _as_postgres
+
+        try:
+            self.stop()
+        except Exception:  # never leave a server behind: immediate shutdown, then the process itself
+            subprocess.run(_as_postgres([str(self.bindir / "pg_ctl"), "stop", "-D", str(self.root / "data"),
+                                         "-m", "immediate"]), capture_output=True, timeout=60)
+            if self.proc is not None:
+                self.proc.kill()
+                self.proc.wait(10)
         shutil.rmtree(self.root, ignore_errors=True)
 
 
