@@ -55,6 +55,7 @@ class NativeEvents:
         self.pricing = target.pricing
         self.buffer = b""
         self.input_usage: JSON = {}
+        self.usage_seen: JSON | None = None  # OpenAI-shaped, with cost: what the request log records
         self.done = False
 
     def feed(self, data: bytes) -> list[bytes]:
@@ -79,7 +80,8 @@ class NativeEvents:
             elif event.startswith(b"event: message_delta"):
                 obj = _data(event)
                 usage = {**self.input_usage, **(obj.get("usage") or {})}
-                obj["usage"] = {**(obj.get("usage") or {}), "cost": usage_with_cost(usage, self.pricing)["cost"]}
+                self.usage_seen = map_usage(usage, self.pricing)
+                obj["usage"] = {**(obj.get("usage") or {}), "cost": self.usage_seen["cost"]}
                 return b"event: message_delta\ndata: " + _encode(obj) + b"\n\n"
             elif event.startswith((b"event: message_stop", b"event: error")):
                 self.done = True

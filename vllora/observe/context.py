@@ -79,6 +79,10 @@ class RequestContext:
             usage = value.get("usage")
             if isinstance(usage, dict):
                 self.usage(usage)
+            choices = value.get("choices")
+            if isinstance(choices, list):
+                rec.finish_reasons = [str(c.get("finish_reason")) for c in choices
+                                      if isinstance(c, dict) and c.get("finish_reason")] or None
             if self.log_bodies:
                 rec.response_body = redact_body(value)
 

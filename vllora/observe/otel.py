@@ -33,6 +33,15 @@ def endpoint_from_env(environ: Mapping[str, str]) -> str | None:
     return environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None
 
 
+def _fields(obj: Any) -> dict[str, Any]:
+    """An attempt record (a slots dataclass) as a dict."""
+    import dataclasses
+
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.asdict(obj)
+    return dict(vars(obj))
+
+
 def _ns(seconds: float) -> int:
     return int(seconds * 1_000_000_000)
 
@@ -106,7 +115,7 @@ class OtelObserver:
             span.set_status(Status(StatusCode.ERROR, getattr(r, "error_code", None) or str(r.status)))
         ctx = trace.set_span_in_context(span)
         for attempt in getattr(r, "attempts", None) or []:
-            a = attempt if isinstance(attempt, Mapping) else vars(attempt)
+            a = attempt if isinstance(attempt, Mapping) else _fields(attempt)
             a_start = _ns(a.get("start_ts") or r.ts)
             child = self.tracer.start_span(
                 f"{operation} {a.get('model')}", context=ctx, kind=SpanKind.CLIENT, start_time=a_start,

@@ -47,6 +47,7 @@ class RequestRecord:
     metadata: dict[str, Any] | None = None
     tags: list[str] = field(default_factory=list)
     traceparent: str | None = None
+    finish_reasons: list[str] | None = None  # JSON replies (OpenTelemetry's gen_ai.response.finish_reasons)
     request_body: str | None = None  # only with log_bodies; capped and redacted
     response_body: str | None = None
 
@@ -59,5 +60,6 @@ class RequestRecord:
         return out
 
 
-SUMMARY_FIELDS: tuple[str, ...] = tuple(
-    f for f in RequestRecord.__dataclass_fields__ if f not in ("attempts", "request_body", "response_body"))
+SUMMARY_FIELDS: tuple[str, ...] = tuple(  # what the log keeps per request (finish reasons go to telemetry only)
+    f for f in RequestRecord.__dataclass_fields__ if f not in ("attempts", "request_body", "response_body",
+                                                               "finish_reasons"))

@@ -10,13 +10,14 @@ Anthropic ``error`` event.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any, cast
 
 import msgspec
 from litestar import Request, post
+from litestar.background_tasks import BackgroundTask
 from litestar.openapi.spec import OpenAPIType, Operation, Reference, Schema
 from litestar.response import Response, Stream
 
@@ -25,7 +26,9 @@ from vllora.messages_api.events import MessagesEvents, error_event
 from vllora.messages_api.passthrough import NativeEvents, reply_with_cost
 from vllora.messages_api.reply import from_chat
 from vllora.messages_api.request import to_chat, validate, without_cache_markers
+from vllora.observe import RequestContext, context_of
 from vllora.providers import get_adapter
+from vllora.providers.anthropic import map_usage
 from vllora.providers.base import (
     JSON,
     NativeSurfaces,
@@ -36,6 +39,7 @@ from vllora.providers.base import (
     UpstreamResponse,
 )
 from vllora.routing.router import Router
+from vllora.routing.scrub import Scrubber
 from vllora.server import chat_run
 from vllora.server.openapi_bodies import BOOLEAN, INTEGER, NUMBER, OBJECT, STRING, S, _body
 from vllora.server.routes_chat import SSE_HEADERS, decode_body, read_body
@@ -111,18 +115,27 @@ class ChatToMessages:
         out = [e for frame in self.inner.close() for e in self.events.feed(frame)]
         return out + self.events.close()
 
+    @property
+    def usage_seen(self) -> JSON | None:
+        return cast("JSON | None", getattr(self.inner, "usage_seen", None))
 
-async def _events(frames: AsyncGenerator[bytes, None]) -> AsyncIterator[bytes]:
+
+async def _events(frames: AsyncGenerator[bytes, None], scrubber: Scrubber, ctx: RequestContext
+                  ) -> AsyncGenerator[bytes, None]:
     """The translated events, ended by an Anthropic ``error`` event when the stream fails mid-way."""
+    error: VlloraError | None = None
     try:
         async for frame in frames:
             yield frame
     except VlloraError as exc:
-        yield error_event(exc)
+        error = scrubber.error(exc)  # providers may echo the key they were sent
     except Exception as exc:  # a broken frame from the provider must still end the stream visibly
-        yield error_event(UpstreamProtocolError(f"the provider's stream could not be read ({type(exc).__name__})"))
+        error = UpstreamProtocolError(f"the provider's stream could not be read ({type(exc).__name__})")
     finally:
-        await frames.aclose()
+        await frames.aclose()  # the upstream connection goes now, not after a slow client read the error event
+    if error is not None:
+        ctx.fail(error)
+        yield error_event(error)
 
 
 @post("/v1/messages", summary="Messages (Anthropic-compatible)", tags=["Anthropic"], status_code=200,
@@ -132,6 +145,8 @@ async def create_message(request: Request[Any, Any, Any]) -> Response[bytes] | S
     raw = await read_body(request)
     body = decode_body(raw)
     validate(body)
+    ctx = context_of(request)
+    ctx.request(body)
     router: Router = request.app.state.router
     targets = router.resolve(body["model"], "chat")
     headers: Mapping[str, str] = request.headers
@@ -151,7 +166,8 @@ async def create_message(request: Request[Any, Any, Any]) -> Response[bytes] | S
             completion = await chat_run.attempt_json(router, target, chat_body(target), None)
             return _encode(from_chat(completion, str(completion.get("model") or target.model)))
 
-        outcome = await router.run(targets, attempt)
+        outcome = await router.run(targets, ctx.track(attempt))
+        _record_reply(ctx, outcome)
         return Response(outcome.value, media_type="application/json", headers=outcome.headers())
 
     stack = AsyncExitStack()
@@ -165,13 +181,32 @@ async def create_message(request: Request[Any, Any, Any]) -> Response[bytes] | S
         return stream, ChatToMessages(translator, target.model)
 
     try:
-        outcome = await router.run(targets, open_attempt)
+        outcome = await router.run(targets, ctx.track(open_attempt))
+        ctx.outcome(outcome)
     except BaseException:
         await stack.aclose()
         raise
     stream, translator = outcome.value
-    return Stream(_events(chat_run.frames(stream, translator, stack)), media_type="text/event-stream",
-                  headers={**SSE_HEADERS, **outcome.headers()})
+    events = _events(chat_run.frames(stream, translator, stack, ctx), router.scrubber, ctx)
+    # closed right after the response, so a client that left releases the upstream connection at once (as chat)
+    return Stream(ctx.stream_body(events), media_type="text/event-stream", headers={**SSE_HEADERS, **outcome.headers()},
+                  background=BackgroundTask(events.aclose))
+
+
+def _record_reply(ctx: RequestContext, outcome: Any) -> None:
+    """Target, tokens and cost of an Anthropic-shaped reply (native or translated) for the request log."""
+    ctx.outcome(outcome)
+    try:
+        reply = msgspec.json.decode(outcome.value)
+    except msgspec.DecodeError:
+        return
+    usage = reply.get("usage") if isinstance(reply, dict) else None
+    if isinstance(usage, dict):
+        ctx.usage(map_usage(usage, outcome.target.pricing))
+    if ctx.log_bodies and isinstance(reply, dict):
+        from vllora.observe.redact import redact_body
+
+        ctx.record.response_body = redact_body(reply)
 
 
 @post("/v1/messages/count_tokens", summary="Count tokens (Anthropic-compatible)", tags=["Anthropic"], status_code=200,
@@ -198,7 +233,10 @@ async def count_tokens(request: Request[Any, Any, Any]) -> Response[bytes]:
         req = counter.count_tokens_request(raw, body, chat_for(chat, target), target, headers)
         return counter.count_tokens_response(await send(router, target, req), target)
 
-    outcome = await router.run(counting, attempt)
+    ctx = context_of(request)
+    ctx.request(body)
+    outcome = await router.run(counting, ctx.track(attempt))
+    ctx.outcome(outcome)
     return Response(_encode({"input_tokens": outcome.value}), media_type="application/json", headers=outcome.headers())
 
 
