@@ -135,3 +135,37 @@ def test_admin_api_is_closed_without_a_master_key(upstream):
         assert "VLLORA_API_KEY" in resp.json()["error"]["message"]
         # the open gateway still serves clients that send any placeholder key (README: api_key="unused")
         assert chat(open_gw, "unused").status_code == 200
+
+
+def test_a_budget_stops_requests_once_the_recorded_cost_crosses_it(gw):
+    key = issue(gw, budget=0.0002, period="day")  # the fake upstream's gpt-4o reply costs $0.000075
+    statuses = []
+    for _ in range(6):
+        resp = chat(gw, key)
+        statuses.append(resp.status_code)
+        if resp.status_code != 200:
+            break
+        time.sleep(0.2)  # spend is charged when the record is finished (settled in the background)
+    assert statuses == [200, 200, 200, 429], statuses
+    assert resp.json()["error"]["code"] == "budget_exceeded"
+    assert "resets" in resp.json()["error"]["message"] and int(resp.headers["x-vllora-budget-resets-at"]) > time.time()
+    key_id = next(k for k in admin(gw, "GET", "/api/keys").json()["data"] if k["display"] == key[:9] + "…")
+    assert key_id["spend"]["usd"] == pytest.approx(0.000225)
+    # the request log knows whose spend it was
+    deadline = time.monotonic() + 6
+    while True:  # the log is written off the request path, at least once a second
+        records = admin(gw, "GET", f"/api/requests?key={key_id['id']}").json()["data"]
+        if len(records) >= 4 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert len(records) == 4 and sum(r["cost"] or 0 for r in records) == pytest.approx(0.000225)
+
+
+def test_refusals_are_counted_and_health_shows_the_limits(gw):
+    key = issue(gw, rpm=1)
+    chat(gw, key)
+    chat(gw, key)
+    text = admin(gw, "GET", "/metrics").text
+    assert 'vllora_key_refusals_total{reason="rpm"}' in text
+    health = httpx.get(f"{gw.url}/health").json()
+    assert health["limits"]["backend"] == "memory" and health["limits"]["policy"]["budgets"] == "fail_closed"

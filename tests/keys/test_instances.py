@@ -152,3 +152,23 @@ def _kill_redis(url: str) -> None:
         pass
     finally:
         client.close()
+
+
+def test_a_budget_holds_across_instances(tmp_path, upstream, redis_url):
+    env = env_for(tmp_path / "data")
+    cfg = write_config(tmp_path, upstream, redis_url)
+    key = json.loads(cli(cfg, env, "create", "--name", "budgeted", "--budget", "0.0002", "--json"))["key"]
+    with instances(cfg, env, 2) as urls:
+        statuses = []
+        for i in range(6):  # $0.000075 a request, alternating instances: the third crosses the budget
+            resp = httpx.post(f"{urls[i % 2]}/v1/chat/completions", json=CHAT,
+                              headers={"Authorization": f"Bearer {key}"}, timeout=10)
+            statuses.append(resp.status_code)
+            if resp.status_code != 200:
+                break
+            time.sleep(0.3)  # charged when the record is finished, in the background
+        assert statuses == [200, 200, 200, 429], statuses
+        assert resp.json()["error"]["code"] == "budget_exceeded"
+        other = httpx.post(f"{urls[(len(statuses)) % 2]}/v1/chat/completions", json=CHAT,
+                           headers={"Authorization": f"Bearer {key}"}, timeout=10)
+        assert other.status_code == 429  # the other instance sees the same spend

@@ -167,12 +167,14 @@ class KeyGate:
         except (msgspec.DecodeError, msgspec.ValidationError):
             model = None  # the route answers 400 for a broken body, before any upstream call
         if isinstance(model, str) and not key.allows(model):
+            self._count_refusal("model")
             await self._deny(send, path, 403, f"this key may not use model {model!r}", "model_not_allowed")
             return
         est = max(1, len(body) // 4)
         now = self.clock()
         decision = await self._admit(key, est, now)
         if not decision.ok:
+            self._count_refusal(decision.reason or "limit")
             await self._refuse(send, path, decision)
             return
         extra = decision.headers()
@@ -194,9 +196,24 @@ class KeyGate:
             self.unavailable += 1
             closed = (key.budget_usd is not None and self.policy.budgets == "fail_closed") or \
                      ((key.rpm is not None or key.tpm is not None) and self.policy.rate_limits == "fail_closed")
+            metrics = getattr(self.state, "metrics", None)
+            if metrics is not None:
+                metrics.limits_unavailable.labels("fail_closed" if closed else "fail_open").inc()
             if closed:
                 return Decision(False, "unavailable", retry_after=1.0)
             return Decision(True)
+
+    def _count_refusal(self, reason: str) -> None:
+        metrics = getattr(self.state, "metrics", None)
+        if metrics is not None:
+            metrics.key_refusals.labels(reason).inc()
+
+    def health(self) -> dict[str, Any]:
+        """For /health: where the counters live, the policy when they are down, and how often they were."""
+        limiter = getattr(self.state, "limiter", None)
+        return {**(limiter.status() if limiter is not None else {}),
+                "policy": {"budgets": self.policy.budgets, "rate_limits": self.policy.rate_limits},
+                "unavailable": self.unavailable}
 
     def _remember(self, request_id: str, pending: Pending) -> None:
         if len(self.pending) >= CACHE_MAX:  # records that never came (should not happen): forget the oldest

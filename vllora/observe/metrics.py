@@ -45,6 +45,10 @@ class Metrics:
                                multiprocess_mode="livesum")
         self.dropped = Counter("vllora_log_records_dropped", "Request-log records dropped (queue full or database down)",
                                registry=r)
+        self.key_refusals = Counter("vllora_key_refusals", "Requests of issued keys refused before any upstream call, "
+                                    "by reason (model, budget, rpm, tpm, unavailable)", ["reason"], registry=r)
+        self.limits_unavailable = Counter("vllora_limits_unavailable", "Limit decisions made while the shared "
+                                          "counters (Redis) were down, by the policy applied", ["policy"], registry=r)
         self._counts: dict[tuple[str, str, str, int], Any] = {}
         self._series: dict[tuple[str, str, str], tuple[Any, ...]] = {}
 

@@ -107,13 +107,19 @@ def openai_get(request: Request[Any, Any, Any], model_id: FromPath[str]) -> Resp
 
 @get("/health", summary="Liveness", tags=["Operations"], sync_to_thread=False)
 def health(request: Request[Any, Any, Any]) -> Response[doc.Health]:
-    """No I/O: answers as long as the process serves requests; `log` is the request log's writer state."""
-    writer = getattr(request.app.state, "log_writer", None)
-    if writer is None:
-        return _bytes(b'{"status":"ok"}')
+    """No I/O: answers as long as the process serves requests; `log` is the request log's writer state, `limits`
+    where issued keys' counters live (memory or redis), the policy when Redis is down, and how often it was."""
     import msgspec
 
-    return _bytes(msgspec.json.encode({"status": "ok", "log": writer.health()}))
+    state = request.app.state
+    writer = getattr(state, "log_writer", None)
+    gate = getattr(state, "key_gate", None)
+    answer: dict[str, Any] = {"status": "ok"}
+    if writer is not None:
+        answer["log"] = writer.health()
+    if gate is not None:
+        answer["limits"] = gate.health()
+    return _bytes(msgspec.json.encode(answer))
 
 
 ROUTES: list[Any] = [list_models, get_model, list_providers, openai_list, openai_get, health]

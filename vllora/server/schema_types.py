@@ -96,9 +96,26 @@ class LogHealth(msgspec.Struct):
     database: str  # ok | down
 
 
+class LimitsPolicy(msgspec.Struct):
+    budgets: str  # fail_closed | fail_open
+    rate_limits: str
+
+
+class LimitsHealth(msgspec.Struct):
+    """Issued keys' counters: ``memory`` (one process) or ``redis`` (shared), and decisions made without them."""
+
+    backend: str
+    policy: LimitsPolicy
+    unavailable: int
+    url: str | None = None
+    errors: int | None = None
+    last_error: str | None = None
+
+
 class Health(msgspec.Struct):
     status: str
     log: LogHealth | None = None
+    limits: LimitsHealth | None = None
 
 
 def _errors() -> dict[int, Any]:
