@@ -204,6 +204,7 @@ def _provider(entry: Mapping[str, Any], conf: Mapping[str, Any], environ: Mappin
         token_source=spec.token_source,
         region=region,
         native_surfaces=tuple(entry.get("native_surfaces") or ()),
+        stream_usage=bool(entry.get("stream_usage", False)),
     )
 
 

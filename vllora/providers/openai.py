@@ -17,7 +17,7 @@ from vllora.cost import image_cost
 from vllora.errors import UpstreamProtocolError, UpstreamStatusError
 from vllora.providers.base import JSON, Target, UpstreamRequest, UpstreamResponse
 from vllora.providers.credentials import API_KEY
-from vllora.providers.openai_shapes import DONE_FRAME, with_cost
+from vllora.providers.openai_shapes import DONE_FRAME, include_usage, with_cost
 from vllora.providers.sse import LineBuffer
 
 _decode = msgspec.json.decode
@@ -61,11 +61,12 @@ def retry_after(headers: Any) -> float | None:
 class OpenAIStream:
     """Relay SSE frames as they arrive; add cost to the usage chunk; raise on an error frame."""
 
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: Target, hide_usage: bool = False) -> None:
         self.pricing = target.pricing
         self.frames = LineBuffer()  # linear-time split on blank lines, one frame capped at MAX_EVENT_BYTES
         self.done = False
         self.usage_seen: JSON | None = None
+        self.hide_usage = hide_usage  # the gateway asked for the usage chunk, the client did not: keep it here
 
     def feed(self, data: bytes) -> list[bytes]:
         out: list[bytes] = []
@@ -89,7 +90,9 @@ class OpenAIStream:
             obj = _decode(frame[5:].strip())
             if isinstance(obj, dict) and isinstance(obj.get("usage"), dict):
                 obj["usage"] = with_cost(obj["usage"], self.pricing)
-                self.usage_seen = obj["usage"]  # for the request log
+                self.usage_seen = obj["usage"]  # for the request log (and the key's spend)
+                if self.hide_usage and not obj.get("choices"):
+                    return []
                 return [b"data: " + _encode(obj) + b"\n\n"]
         return [frame + b"\n\n"]
 
@@ -107,6 +110,9 @@ class OpenAIAdapter:
 
     def chat_request(self, body: JSON, target: Target, raw: bytes | None = None) -> UpstreamRequest:
         stream = bool(body.get("stream"))
+        if stream and target.provider.stream_usage and not include_usage(body):
+            # every stream is recorded and charged: ask for the usage chunk (OpenAIStream hides it again)
+            body, raw = {**body, "stream_options": {**(body.get("stream_options") or {}), "include_usage": True}}, None
         return UpstreamRequest("POST", f"{target.provider.base_url}/chat/completions", _headers(target, stream),
                                _body(body, target, raw), stream=stream)
 
@@ -119,7 +125,7 @@ class OpenAIAdapter:
         return data
 
     def chat_stream(self, target: Target, body: JSON) -> OpenAIStream:
-        return OpenAIStream(target)
+        return OpenAIStream(target, hide_usage=target.provider.stream_usage and not include_usage(body))
 
     def map_error(self, resp: UpstreamResponse, target: Target) -> Exception:
         message, type_, code, param = "", None, None, None
