@@ -17,7 +17,7 @@ from vllora.cost import image_cost
 from vllora.errors import UpstreamProtocolError, UpstreamStatusError
 from vllora.providers.base import JSON, Target, UpstreamRequest, UpstreamResponse
 from vllora.providers.credentials import API_KEY
-from vllora.providers.openai_shapes import DONE_FRAME, include_usage, with_cost
+from vllora.providers.openai_shapes import DONE_FRAME, estimated_usage, include_usage, prompt_chars, with_cost
 from vllora.providers.sse import LineBuffer
 
 _decode = msgspec.json.decode
@@ -61,8 +61,10 @@ def retry_after(headers: Any) -> float | None:
 class OpenAIStream:
     """Relay SSE frames as they arrive; add cost to the usage chunk; raise on an error frame."""
 
-    def __init__(self, target: Target, hide_usage: bool = False) -> None:
+    def __init__(self, target: Target, hide_usage: bool = False, body: JSON | None = None) -> None:
         self.pricing = target.pricing
+        self.prompt_chars = prompt_chars(body or {})
+        self.content_frames = 0  # OpenAI sends about one token a chunk: what a stream cut short is charged for
         self.frames = LineBuffer()  # linear-time split on blank lines, one frame capped at MAX_EVENT_BYTES
         self.done = False
         self.usage_seen: JSON | None = None
@@ -86,6 +88,8 @@ class OpenAIStream:
                 err = obj["error"]
                 raise UpstreamStatusError(str(err.get("message") or "provider stream error"), status=502,
                                           code=err.get("code") or err.get("type"))
+        if b'"content":"' in frame:
+            self.content_frames += 1
         if b'"usage"' in frame and frame.startswith(b"data:") and not _NULL_USAGE.search(frame):
             obj = _decode(frame[5:].strip())
             if isinstance(obj, dict) and isinstance(obj.get("usage"), dict):
@@ -95,6 +99,10 @@ class OpenAIStream:
                     return []
                 return [b"data: " + _encode(obj) + b"\n\n"]
         return [frame + b"\n\n"]
+
+    def partial_usage(self) -> JSON | None:
+        """An estimate when the stream ended before its usage chunk (the client left): a token per content chunk."""
+        return estimated_usage(self.prompt_chars, self.content_frames * 4, self.pricing)
 
     def close(self) -> list[bytes]:
         rest = self.frames.rest()
@@ -125,7 +133,7 @@ class OpenAIAdapter:
         return data
 
     def chat_stream(self, target: Target, body: JSON) -> OpenAIStream:
-        return OpenAIStream(target, hide_usage=target.provider.stream_usage and not include_usage(body))
+        return OpenAIStream(target, hide_usage=target.provider.stream_usage and not include_usage(body), body=body)
 
     def map_error(self, resp: UpstreamResponse, target: Target) -> Exception:
         message, type_, code, param = "", None, None, None
