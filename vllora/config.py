@@ -141,6 +141,7 @@ def _provider(entry: Mapping[str, Any], conf: Mapping[str, Any], environ: Mappin
         headers=tuple(sorted(headers.items())),
         credential_env=credential_env,
         needs_credentials=adapter == "bedrock" or "api_key" in env,
+        native_surfaces=tuple(entry.get("native_surfaces") or ()),
     )
 
 

@@ -34,6 +34,7 @@ class ProviderSettings:
     headers: tuple[tuple[str, str], ...] = ()  # static extra headers from the provider file
     credential_env: tuple[str, ...] = ()  # env var names to mention when credentials are missing
     needs_credentials: bool = True  # False for e.g. a local Ollama
+    native_surfaces: tuple[str, ...] = ()  # "responses" | "messages": surfaces forwarded to the provider as they are
 
     @property
     def configured(self) -> bool:

@@ -9,8 +9,7 @@ the generator is closed and the upstream response with it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import msgspec
@@ -18,11 +17,10 @@ from litestar import Request, post
 from litestar.response import Response, Stream
 
 from vllora.errors import InvalidRequest, RequestError, UpstreamProtocolError, VlloraError
-from vllora.providers import get_adapter
-from vllora.providers.base import JSON, StreamTranslator, Target
+from vllora.providers.base import JSON
 from vllora.providers.openai_shapes import DONE_FRAME, error_frame
 from vllora.routing.router import Router
-from vllora.routing.upstream import UpstreamStream
+from vllora.server import chat_run
 from vllora.server.openapi_bodies import ChatOperation
 from vllora.server.schema_types import ERRORS
 
@@ -86,31 +84,9 @@ def json_response(payload: Any, headers: dict[str, str]) -> Response[bytes]:
     return Response(_encode(payload), media_type="application/json", headers=headers)
 
 
-async def _open_stream(router: Router, target: Target, body: JSON, raw: bytes, stack: AsyncExitStack
-                       ) -> tuple[UpstreamStream, StreamTranslator]:
-    adapter = get_adapter(target.provider.adapter)
-    req = adapter.chat_request(body, target, raw)
-    inner = AsyncExitStack()
-    stream: UpstreamStream = await inner.enter_async_context(router.upstream.stream(
-        req, timeout_s=target.provider.timeout_s, connect_timeout_s=target.provider.connect_timeout_s))
-    if stream.status >= 400:
-        try:
-            from vllora.providers.base import UpstreamResponse
-
-            error_body = await stream.read_all()
-            raise adapter.map_error(UpstreamResponse(stream.status, stream.headers, error_body), target)
-        finally:
-            await inner.aclose()
-    stack.push_async_exit(inner)
-    return stream, adapter.chat_stream(target, body)
-
-
-async def _pump(stream: UpstreamStream, translator: StreamTranslator, stack: AsyncExitStack) -> AsyncIterator[bytes]:
+async def _pump(frames: AsyncGenerator[bytes, None]) -> AsyncIterator[bytes]:
     try:
-        async for chunk in stream.chunks:
-            for frame in translator.feed(chunk):
-                yield frame
-        for frame in translator.close():
+        async for frame in frames:
             yield frame
     except VlloraError as exc:
         yield error_frame(exc.to_openai())
@@ -120,7 +96,7 @@ async def _pump(stream: UpstreamStream, translator: StreamTranslator, stack: Asy
         yield error_frame(err.to_openai())
         yield DONE_FRAME
     finally:
-        await stack.aclose()
+        await frames.aclose()
 
 
 @post("/v1/chat/completions", summary="Chat completions (OpenAI-compatible)", tags=["OpenAI"], status_code=200,
@@ -134,31 +110,11 @@ async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] |
     targets = router.resolve(body["model"], "chat")
 
     if not body.get("stream"):
-        async def attempt(target: Target) -> JSON:
-            adapter = get_adapter(target.provider.adapter)
-            req = adapter.chat_request(body, target, raw)
-            resp = await router.upstream.send(req, timeout_s=target.provider.timeout_s,
-                                              connect_timeout_s=target.provider.connect_timeout_s)
-            if resp.status >= 400:
-                raise adapter.map_error(resp, target)
-            return adapter.chat_response(resp, target, body)
-
-        outcome = await router.run(targets, attempt)
+        outcome = await chat_run.complete(router, targets, body, raw)
         return json_response(outcome.value, outcome.headers())
 
-    stack = AsyncExitStack()
-
-    async def open_attempt(target: Target) -> tuple[UpstreamStream, StreamTranslator]:
-        return await _open_stream(router, target, body, raw, stack)
-
-    try:
-        outcome = await router.run(targets, open_attempt)
-    except BaseException:
-        await stack.aclose()
-        raise
-    stream, translator = outcome.value
-    return Stream(_pump(stream, translator, stack), media_type="text/event-stream",
-                  headers={**SSE_HEADERS, **outcome.headers()})
+    outcome, frames = await chat_run.open_stream(router, targets, body, raw)
+    return Stream(_pump(frames), media_type="text/event-stream", headers={**SSE_HEADERS, **outcome.headers()})
 
 
 ROUTES: list[Any] = [chat_completions]
