@@ -98,3 +98,15 @@ class Adapter(Protocol):
     def images_request(self, body: JSON, target: Target) -> list[UpstreamRequest]: ...
 
     def images_response(self, resps: list[UpstreamResponse], target: Target, body: JSON) -> JSON: ...
+
+
+class NativeSurfaces(Protocol):
+    """Optional: an adapter whose provider serves a client API surface natively (``native_surfaces`` in its file).
+
+    ``native_request`` builds the request that forwards the client's body to the provider's own endpoint for
+    ``surface`` ("responses": OpenAI's /v1/responses; "messages": Anthropic's /v1/messages), the bytes untouched
+    where possible (re-encoded only to rewrite ``model`` when the catalog id differs from the upstream id).
+    """
+
+    def native_request(self, surface: str, raw: bytes, body: JSON, target: Target,
+                       client_headers: Mapping[str, str]) -> UpstreamRequest: ...

@@ -112,15 +112,16 @@ class ResponseEvents:
         out: list[bytes] = []
         if self.reasoning_at is None:
             out += self._close_text()
-            item = {"id": new_id("rs_"), "type": "reasoning", "summary": []}
+            item: JSON = {"id": new_id("rs_"), "type": "reasoning", "summary": []}
             index, added = self._add(item)
             self.reasoning_at = index
             item["summary"] = [{"type": "summary_text", "text": ""}]
             out += [added, self._ev("response.reasoning_summary_part.added", item_id=item["id"], output_index=index,
                                     summary_index=0, part={"type": "summary_text", "text": ""})]
-        item = self.items[self.reasoning_at]  # type: ignore[index]
+        at = self.reasoning_at
+        item = self.items[at]
         item["summary"][0]["text"] += text
-        out.append(self._ev("response.reasoning_summary_text.delta", item_id=item["id"], output_index=self.reasoning_at,
+        out.append(self._ev("response.reasoning_summary_text.delta", item_id=item["id"], output_index=at,
                             summary_index=0, delta=text))
         return out
 
@@ -128,17 +129,18 @@ class ResponseEvents:
         out: list[bytes] = []
         if self.text_at is None:
             out += self._close_reasoning()
-            item = {"id": new_id("msg_"), "type": "message", "role": "assistant", "status": "in_progress",
-                    "content": []}
+            item: JSON = {"id": new_id("msg_"), "type": "message", "role": "assistant", "status": "in_progress",
+                          "content": []}
             index, added = self._add(item)
             self.text_at = index
             part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
             item["content"] = [part]
             out += [added, self._ev("response.content_part.added", item_id=item["id"], output_index=index,
                                     content_index=0, part=dict(part))]
-        item = self.items[self.text_at]  # type: ignore[index]
+        at = self.text_at
+        item = self.items[at]
         item["content"][0]["text"] += text
-        out.append(self._ev("response.output_text.delta", item_id=item["id"], output_index=self.text_at,
+        out.append(self._ev("response.output_text.delta", item_id=item["id"], output_index=at,
                             content_index=0, delta=text, logprobs=[]))
         return out
 

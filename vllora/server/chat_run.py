@@ -2,9 +2,10 @@
 
 ``/v1/chat/completions`` answers with what comes out directly; ``/v1/responses`` (and ``/v1/messages``)
 translate it. ``complete`` returns the router's ``Outcome`` whose value is the chat completion dict;
-``open_stream`` returns the ``Outcome`` and an async iterator of the translator's OpenAI SSE frames, which
+``open_stream`` returns the ``Outcome`` and an async generator of the translator's OpenAI SSE frames, which
 raises when the stream breaks (the surface decides how a failure looks) and releases the upstream
-response when it ends or is closed.
+response when it ends or is closed. The per-target pieces (``attempt_json``, ``open_upstream``,
+``attempt_stream``, ``frames``) are for surfaces that decide per target how to call it (native passthrough).
 """
 
 from __future__ import annotations
@@ -13,44 +14,60 @@ from collections.abc import AsyncGenerator
 from contextlib import AsyncExitStack
 
 from vllora.providers import get_adapter
-from vllora.providers.base import JSON, StreamTranslator, Target, UpstreamResponse
+from vllora.providers.base import JSON, StreamTranslator, Target, UpstreamRequest, UpstreamResponse
 from vllora.routing.router import Outcome, Router
 from vllora.routing.upstream import UpstreamStream
+
+
+async def attempt_json(router: Router, target: Target, body: JSON, raw: bytes | None) -> JSON:
+    """One target's chat completion (raises the adapter's mapped error on an error status)."""
+    adapter = get_adapter(target.provider.adapter)
+    req = adapter.chat_request(body, target, raw)
+    resp = await router.upstream.send(req, timeout_s=target.provider.timeout_s,
+                                      connect_timeout_s=target.provider.connect_timeout_s)
+    if resp.status >= 400:
+        raise adapter.map_error(resp, target)
+    return adapter.chat_response(resp, target, body)
 
 
 async def complete(router: Router, targets: list[Target], body: JSON, raw: bytes | None) -> Outcome:
     """The chat completion for ``body`` (retries and fallbacks included)."""
 
     async def attempt(target: Target) -> JSON:
-        adapter = get_adapter(target.provider.adapter)
-        req = adapter.chat_request(body, target, raw)
-        resp = await router.upstream.send(req, timeout_s=target.provider.timeout_s,
-                                          connect_timeout_s=target.provider.connect_timeout_s)
-        if resp.status >= 400:
-            raise adapter.map_error(resp, target)
-        return adapter.chat_response(resp, target, body)
+        return await attempt_json(router, target, body, raw)
 
     return await router.run(targets, attempt)
 
 
-async def _open(router: Router, target: Target, body: JSON, raw: bytes | None, stack: AsyncExitStack
-                ) -> tuple[UpstreamStream, StreamTranslator]:
-    adapter = get_adapter(target.provider.adapter)
-    req = adapter.chat_request(body, target, raw)
+async def open_upstream(router: Router, target: Target, req: UpstreamRequest, stack: AsyncExitStack) -> UpstreamStream:
+    """Open a streamed upstream response; an error status raises the adapter's mapped error (nothing left open).
+
+    On success the response is registered on ``stack``, which releases it when closed.
+    """
     inner = AsyncExitStack()
     stream: UpstreamStream = await inner.enter_async_context(router.upstream.stream(
         req, timeout_s=target.provider.timeout_s, connect_timeout_s=target.provider.connect_timeout_s))
     if stream.status >= 400:
         try:
             error_body = await stream.read_all()
-            raise adapter.map_error(UpstreamResponse(stream.status, stream.headers, error_body), target)
+            raise get_adapter(target.provider.adapter).map_error(
+                UpstreamResponse(stream.status, stream.headers, error_body), target)
         finally:
             await inner.aclose()
     stack.push_async_exit(inner)
+    return stream
+
+
+async def attempt_stream(router: Router, target: Target, body: JSON, raw: bytes | None, stack: AsyncExitStack
+                         ) -> tuple[UpstreamStream, StreamTranslator]:
+    adapter = get_adapter(target.provider.adapter)
+    stream = await open_upstream(router, target, adapter.chat_request(body, target, raw), stack)
     return stream, adapter.chat_stream(target, body)
 
 
-async def _frames(stream: UpstreamStream, translator: StreamTranslator, stack: AsyncExitStack) -> AsyncGenerator[bytes, None]:
+async def frames(stream: UpstreamStream, translator: StreamTranslator, stack: AsyncExitStack
+                 ) -> AsyncGenerator[bytes, None]:
+    """The translator's frames for the whole upstream stream; closes ``stack`` at the end or on close."""
     try:
         async for chunk in stream.chunks:
             for frame in translator.feed(chunk):
@@ -67,7 +84,7 @@ async def open_stream(router: Router, targets: list[Target], body: JSON, raw: by
     stack = AsyncExitStack()
 
     async def attempt(target: Target) -> tuple[UpstreamStream, StreamTranslator]:
-        return await _open(router, target, body, raw, stack)
+        return await attempt_stream(router, target, body, raw, stack)
 
     try:
         outcome = await router.run(targets, attempt)
@@ -75,4 +92,4 @@ async def open_stream(router: Router, targets: list[Target], body: JSON, raw: by
         await stack.aclose()
         raise
     stream, translator = outcome.value
-    return outcome, _frames(stream, translator, stack)
+    return outcome, frames(stream, translator, stack)
