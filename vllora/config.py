@@ -15,7 +15,7 @@ from typing import Any
 
 from vllora.catalog import Catalog
 from vllora.errors import ConfigError
-from vllora.settings import AwsCredentials, ProviderSettings, RouteSettings, ServerSettings, Settings
+from vllora.settings import AwsCredentials, DataSettings, ProviderSettings, RouteSettings, ServerSettings, Settings
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -173,7 +173,21 @@ def load_settings(catalog: Catalog, config_path: Path | None, environ: Mapping[s
         api_key=api_key or None,
         workers=int(server_conf.get("workers", 1)),
     )
-    return Settings(providers=providers, provider_order=order, routes=routes, server=server)
+    return Settings(providers=providers, provider_order=order, routes=routes, server=server,
+                    data=data_settings(conf, environ))
+
+
+def data_settings(conf: Mapping[str, Any], environ: Mapping[str, str]) -> DataSettings:
+    """The data directory, database and Redis URLs and log settings: config keys first, then the environment."""
+    from vllora.store.base import default_data_dir
+
+    return DataSettings(
+        data_dir=str(default_data_dir(dict(environ))),
+        database_url=conf.get("database_url") or environ.get("VLLORA_DATABASE_URL") or None,
+        redis_url=conf.get("redis_url") or environ.get("VLLORA_REDIS_URL") or None,
+        log_bodies=bool(conf.get("log_bodies", False)),
+        log_retention_days=float(conf.get("log_retention_days", 30)),
+    )
 
 
 def check_routes(routes: Mapping[str, RouteSettings], catalog: Catalog, doc: Any, where: str) -> None:

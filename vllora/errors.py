@@ -9,6 +9,7 @@ single exception handler turns any ``VlloraError`` into OpenAI's error shape::
     ├── CatalogError                      500   catalog_error        registry/artifact problems
     │   └── RegistryInvalid                                          carries every Problem found
     ├── ConfigError                       500   config_error         bad --config file, unset ${VAR}
+    ├── StoreError                        503   store_error          the database is down, full or refused SQL
     ├── RequestError                      400   invalid_request_error  the client sent something wrong
     │   ├── InvalidRequest                400                        malformed JSON, missing/invalid field
     │   ├── CapabilityNotSupported        400                        e.g. embeddings on a chat-only model
@@ -105,6 +106,13 @@ class ConfigError(VlloraError):
     """A bad ``--config`` file or an unset ``${VAR}``. Message starts with ``file:line:col:`` when known."""
 
     type = "config_error"
+
+
+class StoreError(VlloraError):
+    """The gateway's database (``vllora.store``) failed. The URL in the message never carries credentials."""
+
+    status = 503
+    type = "store_error"
 
 
 # --- the client's request -------------------------------------------------------------------------------

@@ -64,8 +64,20 @@ class ServerSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class DataSettings:
+    """Where the gateway keeps what it records (DESIGN.md section 9). ``data_dir`` None: an in-memory database."""
+
+    data_dir: str | None = None  # VLLORA_DATA_DIR, else $XDG_DATA_HOME/vllora, else ~/.local/share/vllora
+    database_url: str | None = field(default=None, repr=False)  # database_url / VLLORA_DATABASE_URL
+    redis_url: str | None = field(default=None, repr=False)  # redis_url / VLLORA_REDIS_URL
+    log_bodies: bool = False
+    log_retention_days: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     providers: dict[str, ProviderSettings]
     provider_order: tuple[str, ...] = ()  # config's providers: order first, then by name
     routes: dict[str, RouteSettings] = field(default_factory=dict)
     server: ServerSettings = field(default_factory=ServerSettings)
+    data: DataSettings = field(default_factory=DataSettings)

@@ -3,14 +3,15 @@
 Route handlers live in one module per area, each exporting ``ROUTES``: ``routes_models`` (Models API,
 /v1/models, /api/providers, /health), ``routes_chat`` (/v1/chat/completions), ``routes_embeddings_images``
 (/v1/embeddings, /v1/images/generations). Process-wide resources live on ``app.state``: ``settings``, ``catalog``, ``views``
-(precomputed Models API answers), and, created in the lifespan, ``upstream`` (the one shared HTTP client)
-and ``router``. Tests inject their own upstream client with ``upstream=``.
+(precomputed Models API answers), and, created in the lifespan, ``upstream`` (the one shared HTTP client),
+``router`` and ``store`` (the database, ``vllora.store``). Tests inject their own upstream client with ``upstream=``.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar
@@ -35,13 +36,19 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         from vllora.routing.router import Router
         from vllora.routing.upstream import create_upstream_client
+        from vllora.store import open_store
 
         client = upstream if upstream is not None else create_upstream_client(settings)
         app.state.upstream = client
         app.state.router = Router(settings, catalog, client)
+        data = settings.data
+        store = open_store(data.database_url, data_dir=Path(data.data_dir) if data.data_dir else None)
+        await store.start()
+        app.state.store = store
         try:
             yield
         finally:
+            await store.aclose()
             if upstream is None:
                 await client.aclose()
 

@@ -1,0 +1,30 @@
+"""Versioned schema migrations, applied in order at start (``schema_migrations`` records what ran).
+
+Each migration is SQL in the common subset of SQLite and PostgreSQL: TEXT, BIGINT, DOUBLE PRECISION,
+``ON CONFLICT``; no AUTOINCREMENT/SERIAL (ids are made in Python). Statements are separated by ``;``.
+Never edit a released migration: append a new one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    def statements(self) -> list[str]:
+        return [s.strip() for s in self.sql.split(";") if s.strip()]
+
+
+MIGRATIONS: list[Migration] = [
+    Migration(1, "store metadata", """
+        CREATE TABLE IF NOT EXISTS store_meta (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        )
+    """),
+]
