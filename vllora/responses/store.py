@@ -5,6 +5,7 @@ the response it continued, and which provider produced it natively (``native_pro
 an OpenAI-stored response can be forwarded unchanged). The conversation behind a response is its chain of
 ancestors' input and output items, walked in one unit of work on the store's thread. Rows older than the
 retention (``log_retention_days``) are deleted as new ones are written, at most once a minute.
+The table is made by migration 12 in ``vllora.store.migrations``.
 """
 
 from __future__ import annotations
@@ -18,17 +19,6 @@ JSON = dict[str, Any]
 MAX_CHAIN = 10_000  # a conversation longer than this is cut at its oldest end
 PURGE_EVERY_S = 60.0
 
-SCHEMA_SQL = """
-    CREATE TABLE IF NOT EXISTS responses (
-        id TEXT PRIMARY KEY,
-        created_at DOUBLE PRECISION NOT NULL,
-        previous_id TEXT,
-        native_provider TEXT,
-        response TEXT NOT NULL,
-        input TEXT NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS responses_created_at ON responses (created_at)
-"""
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.decode
