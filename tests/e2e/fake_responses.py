@@ -39,12 +39,12 @@ def _response(body: dict[str, Any], rid: str, status: str, output: list[dict[str
             "instructions": body.get("instructions"), "max_output_tokens": body.get("max_output_tokens"),
             "model": body["model"] + "-2024-08-06", "output": output, "parallel_tool_calls": True,
             "previous_response_id": body.get("previous_response_id"), "reasoning": {"effort": None, "summary": None},
-            "store": body.get("store", True), "temperature": 1.0, "text": {"format": {"type": "text"}},
+            "temperature": 1.0, "text": {"format": {"type": "text"}},
             "tool_choice": "auto", "tools": body.get("tools") or [], "top_p": 1.0, "truncation": "disabled",
             "usage": usage, "user": None, "metadata": {}}
 
 
-USAGE = {"input_tokens": 10, "input_tokens_details": {"cached_tokens": 2}, "output_tokens": 5,
+USAGE = {"input_tokens": 10, "input_tokens_details": {"cached_tokens": 2, "cache_write_tokens": 0}, "output_tokens": 5,
          "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 15}
 
 

@@ -316,14 +316,17 @@ class FakeUpstream:
         return resp
 
     # lifecycle --------------------------------------------------------------------------------------
-    def app(self) -> web.Application:
+    async def openai_responses(self, request: web.Request) -> web.StreamResponse:
         from tests.e2e.fake_responses import openai_responses
 
+        return await openai_responses(self, request)
+
+    def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/openai/v1/chat/completions", self.openai_chat)
         app.router.add_post("/openai/v1/embeddings", self.openai_embeddings)
         app.router.add_post("/openai/v1/images/generations", self.openai_images)
-        app.router.add_post("/openai/v1/responses", lambda request: openai_responses(self, request))
+        app.router.add_post("/openai/v1/responses", self.openai_responses)
         app.router.add_post("/anthropic/v1/messages", self.anthropic_messages)
         app.router.add_post("/gemini/v1beta/models/{tail}", self.gemini)
         app.router.add_post("/bedrock/model/{model}/{action}", self.bedrock)

@@ -44,7 +44,6 @@ def skeleton(body: JSON, response_id: str, created_at: float | None = None, mode
         else True,
         "previous_response_id": body.get("previous_response_id"),
         "reasoning": {"effort": (reasoning or {}).get("effort"), "summary": (reasoning or {}).get("summary")},
-        "store": body.get("store") is not False,
         "temperature": body.get("temperature"),
         "text": {"format": (text or {}).get("format") or {"type": "text"}},
         "tool_choice": body.get("tool_choice") or "auto",

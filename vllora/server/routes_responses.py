@@ -20,6 +20,7 @@ from typing import Any
 import msgspec
 from litestar import Request, delete, get, post
 from litestar.datastructures import State
+from litestar.params import FromPath
 from litestar.response import Response, Stream
 
 from vllora.errors import InvalidRequest, RequestError, UpstreamProtocolError, VlloraError
@@ -221,7 +222,7 @@ async def _relay(plan: Plan, chunks: AsyncIterator[bytes], relay: passthrough.Na
 
 
 @get("/v1/responses/{response_id:str}", summary="Retrieve a stored response", tags=["OpenAI"], responses=ERRORS)
-async def get_response(request: Request[Any, Any, Any], response_id: str) -> Response[bytes]:
+async def get_response(request: Request[Any, Any, Any], response_id: FromPath[str]) -> Response[bytes]:
     found = await response_store(request.app.state).get(response_id)
     if found is None:
         raise _not_found(response_id)
@@ -230,7 +231,7 @@ async def get_response(request: Request[Any, Any, Any], response_id: str) -> Res
 
 @delete("/v1/responses/{response_id:str}", summary="Delete a stored response", tags=["OpenAI"], status_code=200,
         responses=ERRORS)
-async def delete_response(request: Request[Any, Any, Any], response_id: str) -> Response[bytes]:
+async def delete_response(request: Request[Any, Any, Any], response_id: FromPath[str]) -> Response[bytes]:
     if not await response_store(request.app.state).delete(response_id):
         raise _not_found(response_id)
     return json_response({"id": response_id, "object": "response", "deleted": True}, {})
@@ -238,7 +239,7 @@ async def delete_response(request: Request[Any, Any, Any], response_id: str) -> 
 
 @get("/v1/responses/{response_id:str}/input_items", summary="List a stored response's input items", tags=["OpenAI"],
      responses=ERRORS)
-async def list_input_items(request: Request[Any, Any, Any], response_id: str) -> Response[bytes]:
+async def list_input_items(request: Request[Any, Any, Any], response_id: FromPath[str]) -> Response[bytes]:
     params = request.query_params
     order = params.get("order") or "desc"
     if order not in ("asc", "desc"):
