@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 
 def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient | None = None) -> Litestar:
-    from vllora.server import routes_chat, routes_embeddings_images, routes_models, routes_responses
+    from vllora.server import routes_chat, routes_console, routes_embeddings_images, routes_models, routes_responses
     from vllora.server.exceptions import handle
     from vllora.server.middleware import AccessLog, BearerAuth
     from vllora.server.wire import CatalogViews
@@ -56,6 +56,7 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
         *routes_models.ROUTES,
         *routes_chat.ROUTES,
         *routes_embeddings_images.ROUTES,
+        *routes_console.ROUTES,
         *routes_responses.ROUTES,
     ]
     middleware: list[Any] = [AccessLog]

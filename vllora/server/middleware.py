@@ -17,11 +17,12 @@ from vllora.errors import AuthenticationError
 log = logging.getLogger("vllora.access")
 
 ASGIApp = Any
-_OPEN_PATHS = frozenset({"/health"})
+_OPEN_PATHS = frozenset({"/health", "/"})  # the console's page and files hold no data; its API calls send the key
+_OPEN_PREFIXES = ("/console/",)
 
 
 class BearerAuth:
-    """Every route but /health requires ``Authorization: Bearer <key>`` (constant-time compare)."""
+    """Every route but /health and the console's static files requires ``Authorization: Bearer <key>`` (constant-time compare)."""
 
     def __init__(self, app: ASGIApp, api_key: str) -> None:
         self.app = app
@@ -30,7 +31,7 @@ class BearerAuth:
         self.denied = msgspec.json.encode(err.to_openai())
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["path"] in _OPEN_PATHS:
+        if scope["type"] != "http" or scope["path"] in _OPEN_PATHS or scope["path"].startswith(_OPEN_PREFIXES):
             await self.app(scope, receive, send)
             return
         given = b""
