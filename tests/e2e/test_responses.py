@@ -232,8 +232,11 @@ def test_upstream_errors_keep_status(client: Any, provider: str) -> None:
 
 
 def test_reasoning_effort_reaches_gemini_thinking_config(client: Any, upstream: FakeUpstream) -> None:
-    client.responses.create(model=MODELS["gemini"], input="hello", reasoning={"effort": "low"})
+    client.responses.create(model="gemini/gemini-2.5-flash", input="hello", reasoning={"effort": "low"})
     assert "thinkingBudget" in upstream.seen[-1][1]["generationConfig"]["thinkingConfig"]
+    # a catalog model listed without the reasoning feature does not get it (the provider would refuse it)
+    client.responses.create(model=MODELS["gemini"], input="hello", reasoning={"effort": "low"})
+    assert "thinkingConfig" not in upstream.seen[-1][1].get("generationConfig", {})
 
 
 def test_invalid_requests_name_the_field(gateway: Any) -> None:

@@ -98,6 +98,14 @@ class Plan:
                 raise _not_found(self.previous, "previous_response_id")
             self.chat = to_chat(self.body, [*self.history, *self.items])
 
+    def chat_for(self, target: Target) -> JSON:
+        """The translated body for one target: ``reasoning_effort`` only where the catalog does not say "no reasoning"."""
+        assert self.chat is not None
+        features = (target.info or {}).get("features")
+        if "reasoning_effort" in self.chat and features is not None and "reasoning" not in features:
+            return {k: v for k, v in self.chat.items() if k != "reasoning_effort"}
+        return self.chat
+
     def native_payload(self, target: Target) -> tuple[bytes, JSON]:
         if self.previous and self.known and self.stored_by != target.provider.id:
             body = {k: v for k, v in self.body.items() if k != "previous_response_id"}
@@ -141,8 +149,7 @@ async def create_response(request: Request[Any, Any, Any]) -> Response[bytes] | 
                 if resp.status >= 400:
                     raise get_adapter(target.provider.adapter).map_error(resp, target)
                 return passthrough.reply(resp.body, target.pricing), target.provider.id
-            assert plan.chat is not None
-            completion = await chat_run.attempt_json(router, target, plan.chat, None)
+            completion = await chat_run.attempt_json(router, target, plan.chat_for(target), None)
             return from_chat(completion, body, response_id), None
 
         outcome = await router.run(targets, attempt)
@@ -159,8 +166,7 @@ async def create_response(request: Request[Any, Any, Any]) -> Response[bytes] | 
             req = native.native_request(SURFACE, payload, native_body, target, headers)
             stream = await chat_run.open_upstream(router, target, req, stack)
             return _relay(plan, stream.chunks, passthrough.NativeStream(target.pricing), stack, target.provider.id)
-        assert plan.chat is not None
-        stream, translator = await chat_run.attempt_stream(router, target, plan.chat, None, stack)
+        stream, translator = await chat_run.attempt_stream(router, target, plan.chat_for(target), None, stack)
         return _translate(plan, chat_run.frames(stream, translator, stack), ResponseEvents(body, response_id))
 
     try:
