@@ -37,6 +37,14 @@ KEY = "sk-bench-master-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}  # both gateways run with a bearer key (LiteLLM refuses to start without)
 CHAT = '{"model":"gpt-4o","messages":[{"role":"user","content":"Hello"}]}'
 STREAM = '{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"Hello"}]}'
+# /v1/responses: gpt-4o is OpenAI's (native passthrough to the upstream's /v1/responses); groq/... is translated
+# through the chat adapter to the same upstream's /v1/chat/completions. Each response is also stored (SQLite).
+RESPONSES = {
+    "responses JSON native": '{"model":"gpt-4o","input":"Hello"}',
+    "responses stream native": '{"model":"gpt-4o","stream":true,"input":"Hello"}',
+    "responses JSON translated": '{"model":"groq/llama-3.3-70b-versatile","input":"Hello"}',
+    "responses stream translated": '{"model":"groq/llama-3.3-70b-versatile","stream":true,"input":"Hello"}',
+}
 
 
 def free_port() -> int:
@@ -195,7 +203,9 @@ def main() -> None:
             rows.append(("chat stream", "no gateway", conns, *load(f"{upstream}/v1/chat/completions", STREAM, conns, args.duration)))
         direct_first = asyncio.run(first_chunk_delay(f"{upstream}/v1/chat/completions", {}))
 
-        env = {**base_env, "OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": f"{upstream}/v1", "VLLORA_API_KEY": KEY}
+        env = {**base_env, "OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": f"{upstream}/v1", "VLLORA_API_KEY": KEY,
+               "GROQ_API_KEY": "sk-bench", "GROQ_BASE_URL": f"{upstream}/v1",
+               "VLLORA_DATA_DIR": tempfile.mkdtemp(prefix="vllora-bench-")}
         cmd = [str(ROOT / ".venv" / "bin" / "vllora"), "serve", "--port", str(gw_port), "--log-level", "warning",
                "--workers", str(args.workers)]
         with process(cmd, env, f"http://127.0.0.1:{gw_port}/health") as (proc, ready):
@@ -206,10 +216,12 @@ def main() -> None:
                 rows.append(("chat JSON", "vllora", conns, *load(f"{url}/v1/chat/completions", CHAT, conns, args.duration, AUTH)))
                 rows.append(("chat stream", "vllora", conns, *load(f"{url}/v1/chat/completions", STREAM, conns, args.duration, AUTH)))
                 rows.append(("model list", "vllora", conns, *load(f"{url}/api/models?capability=chat", None, conns, args.duration, AUTH)))
+                for scenario, body in RESPONSES.items():
+                    rows.append((scenario, "vllora", conns, *load(f"{url}/v1/responses", body, conns, args.duration, AUTH)))
             gw_first = asyncio.run(first_chunk_delay(f"{url}/v1/chat/completions", AUTH))
             facts.append(("vllora", "first stream chunk added", f"{gw_first - direct_first:.2f} ms (p50)"))
             rss_10k = rss_mb(proc.pid)
-            rps = rows[-2][3] or 1000
+            rps = next(r[3] for r in reversed(rows) if r[0] == "chat JSON" and r[1] == "vllora") or 1000
             load(f"{url}/v1/chat/completions", CHAT, 32, max(2.0, args.soak / rps), AUTH)
             facts.append(("vllora", f"RSS after ~{args.soak:,} more requests", f"{rss_mb(proc.pid):.0f} MB (was {rss_10k:.0f} MB)"))
 
@@ -236,13 +248,13 @@ def main() -> None:
             finally:
                 os.unlink(cfg.name)
 
-    print(f"\n{'scenario':<12} {'target':<11} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
-    for scenario in ("chat JSON", "chat stream", "model list"):
+    print(f"\n{'scenario':<27} {'target':<11} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
+    for scenario in ("chat JSON", "chat stream", "model list", *RESPONSES):
         for conns in (1, 32):
             for who in ("no gateway", "vllora", "LiteLLM"):
                 for r in rows:
                     if r[0] == scenario and r[1] == who and r[2] == conns:
-                        print(f"{r[0]:<12} {r[1]:<11} {r[2]:>5} {r[3]:>9.0f} {r[4]:>8.2f} {r[5]:>8.2f}")
+                        print(f"{r[0]:<27} {r[1]:<11} {r[2]:>5} {r[3]:>9.0f} {r[4]:>8.2f} {r[5]:>8.2f}")
     print()
     for who, what, value in facts:
         print(f"{who:<8} {what:<36} {value}")

@@ -64,7 +64,7 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
         middleware.append(DefineMiddleware(BearerAuth, api_key=settings.server.api_key))  # type: ignore[arg-type]
     app = Litestar(
         route_handlers=route_handlers,
-        lifespan=[lifespan],
+        lifespan=[lifespan, routes_responses.lifespan],
         middleware=middleware,
         exception_handlers={Exception: handle},
         openapi_config=OpenAPIConfig(title="vllora", version=__version__, path="/schema"),

@@ -12,13 +12,12 @@ are OpenAI's shape (the one exception handler); a stream that breaks ends with `
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import msgspec
-from litestar import Request, delete, get, post
+from litestar import Litestar, Request, delete, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath
 from litestar.response import Response, Stream
@@ -36,17 +35,23 @@ from vllora.server import chat_run
 from vllora.server.routes_chat import SSE_HEADERS, decode_body, json_response, read_body
 from vllora.server.schema_types import ERRORS
 
-log = logging.getLogger("vllora.responses")
 _encode = msgspec.json.Encoder().encode
 SURFACE = "responses"
 
 
+@asynccontextmanager
+async def lifespan(app: Litestar) -> AsyncIterator[None]:
+    """``app.state.responses`` over the app's store (entered after, and left before, the store's own lifespan)."""
+    responses = ResponseStore(app.state.store, retention_days=app.state.settings.data.log_retention_days)
+    app.state.responses = responses
+    try:
+        yield
+    finally:
+        await responses.flush()  # what was saved is written before the store closes
+
+
 def response_store(state: State) -> ResponseStore:
-    """The app's one ``ResponseStore`` over ``app.state.store``, made on first use."""
-    found: ResponseStore | None = getattr(state, "responses", None)
-    if found is None:
-        found = ResponseStore(state.store, retention_days=state.settings.data.log_retention_days)
-        state.responses = found
+    found: ResponseStore = state.responses
     return found
 
 
@@ -113,15 +118,12 @@ class Plan:
             return _encode(body), body
         return self.raw, self.body
 
-    async def save(self, response: JSON | None, native_provider: str | None) -> None:
+    def save(self, response: JSON | None, native_provider: str | None) -> None:
         if response is None or self.body.get("store") is False or not isinstance(response.get("id"), str):
             return
         if self.previous and not response.get("previous_response_id"):
             response = {**response, "previous_response_id": self.previous}
-        try:
-            await self.store.save(response, self.items, native_provider)
-        except VlloraError as exc:  # the answer still goes out; only the record is lost
-            log.warning("response %s not stored: %s", response["id"], exc.message)
+        self.store.save(response, self.items, native_provider)
 
 
 @post("/v1/responses", summary="Create a model response (OpenAI Responses API)", tags=["OpenAI"], status_code=200,
@@ -154,7 +156,7 @@ async def create_response(request: Request[Any, Any, Any]) -> Response[bytes] | 
 
         outcome = await router.run(targets, attempt)
         response, provider = outcome.value
-        await plan.save(response, provider)
+        plan.save(response, provider)
         return json_response(response, outcome.headers())
 
     stack = AsyncExitStack()
@@ -196,7 +198,7 @@ async def _translate(plan: Plan, frames: AsyncGenerator[bytes, None], events: Re
         except Exception as exc:
             err = _failure(exc)
             tail = events.fail(err.message, err.status, err.code)
-        await plan.save(events.final, None)  # before the last event: a follow-up may name this response at once
+        plan.save(events.final, None)  # before the last event: a follow-up may name this response at once
         for event in tail:
             yield event
     finally:
@@ -212,7 +214,7 @@ async def _relay(plan: Plan, chunks: AsyncIterator[bytes], relay: passthrough.Na
                 out = relay.feed(chunk)
                 if relay.final is not None and not saved:
                     saved = True
-                    await plan.save(relay.final, provider)
+                    plan.save(relay.final, provider)
                 for frame in out:
                     yield frame
             tail = relay.close()
@@ -220,7 +222,7 @@ async def _relay(plan: Plan, chunks: AsyncIterator[bytes], relay: passthrough.Na
             err = _failure(exc)
             tail = relay.fail(err.message, err.status, err.code)
         if not saved:
-            await plan.save(relay.final, provider)
+            plan.save(relay.final, provider)
         for frame in tail:
             yield frame
     finally:
