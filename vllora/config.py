@@ -187,6 +187,8 @@ def data_settings(conf: Mapping[str, Any], environ: Mapping[str, str]) -> DataSe
         redis_url=conf.get("redis_url") or environ.get("VLLORA_REDIS_URL") or None,
         log_bodies=bool(conf.get("log_bodies", False)),
         log_retention_days=float(conf.get("log_retention_days", 30)),
+        budget_policy=(conf.get("limits_policy") or {}).get("budgets", "fail_closed"),
+        rate_limit_policy=(conf.get("limits_policy") or {}).get("rate_limits", "fail_open"),
     )
 
 

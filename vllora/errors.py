@@ -10,6 +10,7 @@ single exception handler turns any ``VlloraError`` into OpenAI's error shape::
     │   └── RegistryInvalid                                          carries every Problem found
     ├── ConfigError                       500   config_error         bad --config file, unset ${VAR}
     ├── StoreError                        503   store_error          the database is down, full or refused SQL
+    ├── ReferenceInvalid                  500   reference_error      `vllora audit`: a reference file of the wrong shape
     ├── RequestError                      400   invalid_request_error  the client sent something wrong
     │   ├── InvalidRequest                400                        malformed JSON, missing/invalid field
     │   ├── CapabilityNotSupported        400                        e.g. embeddings on a chat-only model
@@ -113,6 +114,12 @@ class StoreError(VlloraError):
 
     status = 503
     type = "store_error"
+
+
+class ReferenceInvalid(VlloraError):
+    """``vllora audit`` read a reference (file or URL) that is not JSON of the expected format, or its id rules are bad."""
+
+    type = "reference_error"
 
 
 # --- the client's request -------------------------------------------------------------------------------

@@ -72,6 +72,8 @@ class DataSettings:
     redis_url: str | None = field(default=None, repr=False)  # redis_url / VLLORA_REDIS_URL
     log_bodies: bool = False
     log_retention_days: float = 30.0
+    budget_policy: str = "fail_closed"  # when Redis is down: refuse (503) requests of keys with a budget
+    rate_limit_policy: str = "fail_open"  # when Redis is down: serve requests of keys with rpm/tpm, and warn
 
 
 @dataclass(frozen=True, slots=True)

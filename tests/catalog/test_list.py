@@ -51,3 +51,27 @@ def test_unknown_filter_values_list_the_valid_ones() -> None:
     assert code == 2 and "valid: chat, embedding, image_generation" in err
     code, _, err = invoke("--provider", "nope")
     assert code == 2 and "valid: anthropic, bedrock, gemini, groq, openai" in err
+
+
+def test_the_api_filters_as_flags() -> None:
+    code, out, err = invoke("--feature", "tools", "--feature", "vision", "--min-context", "150000",
+                            "--max-input-price", "2", "-q", "PRO")
+    assert code == 0, err
+    assert [ln.split()[0] for ln in out.splitlines()[1:]] == ["gemini-1.5-pro"]
+    code, out, _ = invoke("--status", "deprecated")
+    assert [ln.split()[0] for ln in out.splitlines()[1:]] == ["gpt-3.5-turbo"]
+    code, out, _ = invoke("--status", "deprecated,retired", "--provider", "openai")
+    assert [ln.split()[0] for ln in out.splitlines()[1:]] == ["gpt-3.5-turbo"]
+    code, out, _ = invoke("--json", "--provider", "openai", "--status", "active", "--max-input-price", "0.2")
+    assert [m["id"] for m in json.loads(out)["models"]] == ["gpt-4o-mini", "text-embedding-3-small"]
+
+
+def test_bad_filter_flags_name_the_valid_values() -> None:
+    for args, says in [
+        (("--status", "gone"), "valid values: active, deprecated, retired"),
+        (("--feature", "telepathy"), "valid values: tools, parallel_tools, vision"),
+        (("--min-context", "big"), "min_context must be a whole number"),
+        (("--max-input-price", "-3"), "max_input_price must be a number >= 0"),
+    ]:
+        code, _, err = invoke(*args)
+        assert code == 2 and says in err, (args, err)

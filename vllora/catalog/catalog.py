@@ -21,7 +21,8 @@ unknown), ``status`` defaults to "active".
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,16 +94,107 @@ class Catalog:
             return head, tail
         return None, ref
 
-    def filter(self, provider: str | None = None, capability: str | None = None) -> list[Model]:
+    def filter(self, provider: str | None = None, capability: str | None = None,
+               query: ModelQuery | None = None) -> list[Model]:
         return [
             m
             for m in self.models
             if (provider is None or m["provider"] == provider)
             and (capability is None or capability in m["capabilities"])
+            and (query is None or query.matches(m))
         ]
 
     def provider_ids(self) -> list[str]:
         return list(self.providers)
+
+
+STATUSES = ("active", "deprecated", "retired")
+
+
+@dataclass(frozen=True, slots=True)
+class ModelQuery:
+    """The Models API filters beyond provider/capability; all must hold (``None`` / empty = no filter).
+
+    Shared by ``GET /api/models`` and ``vllora list``; build it with ``ModelQuery.parse`` to get errors that
+    name the valid values.
+    """
+
+    statuses: tuple[str, ...] = ()  # any of these
+    features: tuple[str, ...] = ()  # all of these
+    min_context: int | None = None
+    max_input_price: float | None = None
+    q: str | None = None  # lower-cased
+
+    @property
+    def empty(self) -> bool:
+        return (not self.statuses and not self.features and self.min_context is None
+                and self.max_input_price is None and self.q is None)
+
+    @classmethod
+    def parse(cls, *, status: str | None = None, features: Sequence[str] = (), min_context: str | int | None = None,
+              max_input_price: str | float | None = None, q: str | None = None,
+              vocabulary: Sequence[str] = ()) -> ModelQuery:
+        """Check raw values (query strings or CLI options); ``InvalidRequest`` names the param and what is valid.
+
+        ``status`` and each ``features`` item may be comma-separated lists (``active,deprecated``).
+        """
+        from vllora.errors import InvalidRequest
+
+        statuses = [s for s in (status or "").split(",") if s]
+        for one in statuses:
+            if one not in STATUSES:
+                raise InvalidRequest(f"unknown status {one!r}; valid values: {', '.join(STATUSES)} "
+                                     "(several: comma-separated)", param="status")
+        features = [f for item in features for f in item.split(",") if f]
+        for feature in features:
+            if feature not in vocabulary:
+                raise InvalidRequest(f"unknown feature {feature!r}; valid values: {', '.join(vocabulary)}", param="feature")
+        context: int | None = None
+        if min_context is not None:
+            try:
+                context = int(min_context)
+            except ValueError:
+                context = -1
+            if context < 0:
+                raise InvalidRequest(f"min_context must be a whole number of tokens >= 0 (e.g. 128000), not {min_context!r}",
+                                     param="min_context")
+        price: float | None = None
+        if max_input_price is not None:
+            try:
+                price = float(max_input_price)
+            except ValueError:
+                price = -1.0
+            if price < 0 or not math.isfinite(price):
+                raise InvalidRequest("max_input_price must be a number >= 0 in USD per 1M input tokens (e.g. 0.5), "
+                                     f"not {max_input_price!r}", param="max_input_price")
+        return cls(statuses=tuple(dict.fromkeys(statuses)), features=tuple(dict.fromkeys(features)), min_context=context,
+                   max_input_price=price, q=q.lower() if q else None)
+
+    def matches(self, m: Mapping[str, Any], text: str | None = None) -> bool:
+        """``text``: ``search_text(m)`` when the caller precomputed it (the server does)."""
+        if self.q is not None and self.q not in (text if text is not None else search_text(m)):
+            return False
+        if self.statuses and (m.get("status") or "active") not in self.statuses:
+            return False
+        if self.features:
+            have = m["features"]
+            for feature in self.features:
+                if feature not in have:
+                    return False
+        if self.min_context is not None:
+            context = m.get("context_window")
+            if context is None or context < self.min_context:
+                return False
+        if self.max_input_price is not None:
+            price = (m.get("pricing") or {}).get("input")
+            if price is None or price > self.max_input_price:
+                return False
+        return True
+
+
+def search_text(m: Mapping[str, Any]) -> str:
+    """What ``q`` searches: the id and the name, lower-cased (a newline keeps them apart)."""
+    return f"{m['id']}\n{m.get('name') or ''}".lower()
 
 
 def build_index(models: list[Model]) -> dict[str, list[int]]:

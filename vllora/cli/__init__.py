@@ -22,6 +22,8 @@ COMMANDS: dict[str, str] = {
     "serve": "serve",
     "sync": "sync",
     "docs": "docs",
+    "keys": "keys",
+    "audit": "audit",
 }
 
 _SHORT_HELP: dict[str, str] = {
@@ -31,6 +33,8 @@ _SHORT_HELP: dict[str, str] = {
     "serve": "Run the gateway (Models API + OpenAI-compatible routing).",
     "sync": "Learn new models from the providers' list endpoints.",
     "docs": "Generate (or --check) the catalog and CLI pages under docs/.",
+    "keys": "Issue and manage gateway keys: budgets, rate limits, allowlists.",
+    "audit": "Compare registry facts with models.dev, LiteLLM and OpenRouter.",
 }
 
 

@@ -31,20 +31,35 @@ def _row(m: dict[str, Any]) -> tuple[str, ...]:
 @click.command("list")
 @click.option("--provider", "provider", default=None, help="Only this provider's models.")
 @click.option("--capability", "capability", default=None, help="chat, embedding or image_generation.")
+@click.option("--status", "status", default=None,
+              help="active, deprecated or retired; several comma-separated (default: every status).")
+@click.option("--feature", "features", multiple=True, metavar="FEATURE",
+              help="Repeatable; the model must have every one (tools, vision, reasoning, ...).")
+@click.option("--min-context", "min_context", default=None, metavar="TOKENS",
+              help="Context window of at least this many tokens.")
+@click.option("--max-input-price", "max_input_price", default=None, metavar="USD",
+              help="Input price at most this, USD per 1M tokens (unpriced models are left out).")
+@click.option("-q", "--query", "q", default=None, help="Case-insensitive substring of the id or the name.")
 @click.option("--json", "as_json", is_flag=True, help='Print {"models": [...]} as the HTTP API does.')
 @click.option("--registry", "registry", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
               help="Read this registry directory instead of the built catalog.")
-def command(provider: str | None, capability: str | None, as_json: bool, registry: Path | None) -> None:
+def command(provider: str | None, capability: str | None, status: str | None, features: tuple[str, ...],
+            min_context: str | None, max_input_price: str | None, q: str | None, as_json: bool,
+            registry: Path | None) -> None:
     """List the models in the catalog, sorted by provider then id.
 
-    Prices are USD per 1M tokens (input / output), or per image.
+    Prices are USD per 1M tokens (input / output), or per image. The filters are those of
+    GET /api/models and combine: every one given must hold.
 
     \b
     Examples:
       vllora list
       vllora list --provider anthropic
       vllora list --capability embedding --json
+      vllora list --feature tools --feature vision --min-context 200000 --max-input-price 1
+      vllora list --status deprecated -q claude
     """
+    from vllora.catalog.catalog import ModelQuery
     from vllora.catalog.source import load_catalog
     from vllora.errors import VlloraError
 
@@ -59,7 +74,13 @@ def command(provider: str | None, capability: str | None, as_json: bool, registr
     if capability is not None and capability not in catalog.capabilities:
         click.echo(f"error: unknown capability {capability!r}; valid: {', '.join(catalog.capabilities)}", err=True)
         sys.exit(2)
-    models = catalog.filter(provider, capability)
+    try:
+        query = ModelQuery.parse(status=status, features=features, min_context=min_context,
+                                 max_input_price=max_input_price, q=q, vocabulary=catalog.features)
+    except VlloraError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(2)
+    models = catalog.filter(provider, capability, query)
     if as_json:
         click.echo(json.dumps({"models": models}, ensure_ascii=False, indent=2))
         return

@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -57,6 +58,8 @@ def command(host: str | None, port: int | None, config: Path | None, registry: P
     host = host or settings.server.host
     port = port or settings.server.port
     workers = workers or settings.server.workers
+    if workers > 1 and not settings.data.redis_url:
+        _refuse_unshared_limits(settings, workers)
     views = app.state.views
     ready = [p for p, s in settings.providers.items() if s.configured]
     missing = [p for p, s in settings.providers.items() if not s.configured]
@@ -112,6 +115,27 @@ def _graceful_server_class() -> type:
                     signal.signal(sig, handler)
 
     return GracefulServer
+
+
+def _refuse_unshared_limits(settings: Any, workers: int) -> None:
+    """Several workers without Redis would each count a key's limits on their own: N times the limit."""
+    import time
+
+    from vllora.errors import StoreError
+    from vllora.keys.repo import any_limited
+    from vllora.store import open_store
+
+    data = settings.data
+    store = open_store(data.database_url, data_dir=Path(data.data_dir) if data.data_dir else None)
+    try:
+        limited = store.run_sync(lambda conn: any_limited(conn, time.time()))
+    except StoreError:
+        limited = False
+    finally:
+        store.close()
+    if limited:
+        _fail(f"--workers {workers} with keys that have budgets or rate limits needs shared counters: set redis_url "
+              "(or VLLORA_REDIS_URL), or run one worker; each worker would otherwise allow the full limit on its own")
 
 
 def _fail(message: str) -> None:

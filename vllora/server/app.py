@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from litestar import Litestar
-from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 
 from vllora import __version__
@@ -27,9 +26,9 @@ if TYPE_CHECKING:
 
 
 def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient | None = None) -> Litestar:
-    from vllora.server import routes_chat, routes_console, routes_embeddings_images, routes_models, routes_responses
+    from vllora.server import routes_chat, routes_console, routes_embeddings_images, routes_keys, routes_models, routes_responses
     from vllora.server.exceptions import handle
-    from vllora.server.middleware import AccessLog, BearerAuth
+    from vllora.server.middleware import AccessLog
     from vllora.server.wire import CatalogViews
 
     @asynccontextmanager
@@ -45,9 +44,13 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
         store = open_store(data.database_url, data_dir=Path(data.data_dir) if data.data_dir else None)
         await store.start()
         app.state.store = store
+        from vllora.keys.service import make_limiter
+
+        app.state.limiter = make_limiter(settings, store)
         try:
             yield
         finally:
+            await app.state.limiter.aclose()
             await store.aclose()
             if upstream is None:
                 await client.aclose()
@@ -57,11 +60,10 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
         *routes_chat.ROUTES,
         *routes_embeddings_images.ROUTES,
         *routes_console.ROUTES,
+        *routes_keys.ROUTES,
         *routes_responses.ROUTES,
     ]
     middleware: list[Any] = [AccessLog]
-    if settings.server.api_key:
-        middleware.append(DefineMiddleware(BearerAuth, api_key=settings.server.api_key))  # type: ignore[arg-type]
     app = Litestar(
         route_handlers=route_handlers,
         lifespan=[lifespan, routes_responses.lifespan],
@@ -71,6 +73,14 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
         request_max_body_size=int(settings.server.max_body_mb * 1024 * 1024),
         logging_config=None,
     )
+    from vllora.keys.gate import KeyGate, Policy
+    from vllora.keys.service import pepper_for
+
+    gate = KeyGate(app.asgi_handler, master_key=settings.server.api_key, state=app.state, pepper=pepper_for(settings),
+                   max_body=int(settings.server.max_body_mb * 1024 * 1024),
+                   policy=Policy(settings.data.budget_policy, settings.data.rate_limit_policy))
+    app.asgi_handler = cast(Any, gate)  # before routing: every path is authenticated first (401 before 404)
+    app.state.key_gate = gate
     app.state.settings = settings
     app.state.catalog = catalog
     app.state.views = CatalogViews(catalog, settings)

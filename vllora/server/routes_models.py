@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, get
 from litestar.openapi import ResponseSpec
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Response
 
+from vllora.catalog.catalog import STATUSES, ModelQuery
 from vllora.errors import InvalidRequest, ModelNotFound
 from vllora.server import schema_types as doc
 from vllora.server.wire import CatalogViews
 
 JSON = "application/json"
-BAD_FILTER = {400: ResponseSpec(doc.ErrorBody, description="Unknown provider or capability; the message lists the valid values")}
+BAD_FILTER = {400: ResponseSpec(doc.ErrorBody, description="A bad filter value (unknown provider, capability, status or "
+                                                             "feature; a malformed number); the message lists the valid values")}
 NOT_FOUND = {404: ResponseSpec(doc.ErrorBody, description="No such model")}
 
 
@@ -29,22 +31,40 @@ def _views(request: Request[Any, Any, Any]) -> CatalogViews:
 
 
 @get("/api/models", summary="List models", tags=["Models API"], sync_to_thread=False, responses=BAD_FILTER)
-def list_models(request: Request[Any, Any, Any], provider: FromQuery[str | None] = None,
-                capability: FromQuery[str | None] = None) -> Response[doc.ModelList]:
-    """All models from the catalog, optionally filtered by provider and capability (combinable).
+def list_models(
+    request: Request[Any, Any, Any],
+    provider: FromQuery[str | None] = None,
+    capability: FromQuery[str | None] = None,
+    status: Annotated[str | None, QueryParameter(description=f"{', '.join(STATUSES)}, or several "
+                                                 "comma-separated; default: every status.")] = None,
+    feature: Annotated[list[str] | None, QueryParameter(description="Repeatable (or comma-separated); "
+                                                        "the model must have every one (tools, vision, reasoning, ...).")] = None,
+    min_context: Annotated[str | None, QueryParameter(description="Context window of at least this "
+                                                 "many tokens (models without one are left out).")] = None,
+    max_input_price: Annotated[str | None, QueryParameter(description="Input price at most this "
+                                                     "(USD per 1M tokens; unpriced models are left out).")] = None,
+    q: Annotated[str | None, QueryParameter(description="Case-insensitive substring of the id or the name.")] = None,
+) -> Response[doc.ModelList]:
+    """All models from the catalog, optionally filtered; every filter given must hold.
 
     `provider`: openai, anthropic, gemini, bedrock, ... (`vllora` for virtual models from `routes:`).
-    `capability`: chat, embedding, image_generation.
+    `capability`: chat, embedding, image_generation. `status`: active, deprecated, retired.
+    `feature` (repeatable), `min_context`, `max_input_price` (USD per 1M input tokens), `q` (id/name substring).
     """
     views = _views(request)
-    body = views.by_filter.get((provider, capability))
+    plain = status is None and feature is None and min_context is None and max_input_price is None and q is None
+    body = views.by_filter.get((provider, capability))  # None: an unknown provider or capability
     if body is None:
         if provider is not None and provider not in views.providers:
             raise InvalidRequest(f"unknown provider {provider!r}; valid values: {', '.join(views.providers)}",
                                  param="provider")
         raise InvalidRequest(f"unknown capability {capability!r}; valid values: {', '.join(views.capabilities)}",
                              param="capability")
-    return _bytes(body)
+    if plain:
+        return _bytes(body)
+    query = ModelQuery.parse(status=status, features=feature or (), min_context=min_context,
+                             max_input_price=max_input_price, q=q, vocabulary=views.features)
+    return _bytes(views.query(provider, capability, query))
 
 
 @get("/api/models/{model_id:path}", summary="Get one model", tags=["Models API"], sync_to_thread=False, responses=NOT_FOUND)

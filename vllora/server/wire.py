@@ -1,7 +1,9 @@
 """Everything the Models API answers, computed once at app creation and served as bytes.
 
 ``CatalogViews`` holds the encoded ``/api/models`` response for every (provider, capability) filter
-combination, every model by reference, the OpenAI ``/v1/models`` list, and ``/api/providers``. Virtual
+combination (the fast path), each model's own encoded bytes for the other filters (status, feature,
+min_context, max_input_price, q: checked per request, the answer joined from precomputed pieces), every
+model by reference, the OpenAI ``/v1/models`` list, and ``/api/providers``. Virtual
 models from the config's ``routes:`` are listed with ``provider: "vllora"``.
 """
 
@@ -15,6 +17,7 @@ from typing import Any
 import msgspec
 
 from vllora.catalog import Catalog
+from vllora.catalog.catalog import ModelQuery, search_text
 from vllora.routing.preference import order_offerings
 from vllora.settings import Settings
 
@@ -71,11 +74,15 @@ class CatalogViews:
         models: list[dict[str, Any]] = [*catalog.models, *routes]
         self.providers = list(catalog.providers) + ([VIRTUAL_PROVIDER] if routes else [])
         self.capabilities = list(catalog.capabilities)
+        self.features = list(catalog.features)
         self.by_filter: dict[tuple[str | None, str | None], bytes] = {}
+        self.models_by_filter: dict[tuple[str | None, str | None], list[tuple[dict[str, Any], bytes, str]]] = {}
+        pieces = [(m, encode(m), search_text(m)) for m in models]
         for prov, cap in product([None, *self.providers], [None, *self.capabilities]):
-            chosen = [m for m in models if (prov is None or m["provider"] == prov)
+            chosen = [(m, raw, text) for m, raw, text in pieces if (prov is None or m["provider"] == prov)
                       and (cap is None or cap in m["capabilities"])]
-            self.by_filter[(prov, cap)] = encode({"models": chosen})
+            self.by_filter[(prov, cap)] = b'{"models":[' + b",".join(raw for _, raw, _ in chosen) + b"]}"
+            self.models_by_filter[(prov, cap)] = chosen
 
         self.by_ref: dict[str, bytes] = {}
         self.openai_by_ref: dict[str, bytes] = {}
@@ -108,6 +115,11 @@ class CatalogViews:
         ]})
         self.model_count = len(catalog.models)
         self.route_count = len(routes)
+
+    def query(self, provider: str | None, capability: str | None, query: ModelQuery) -> bytes:
+        """``/api/models`` with the per-request filters, joined from each model's precomputed bytes."""
+        chosen = self.models_by_filter[(provider, capability)]
+        return b'{"models":[' + b",".join(raw for m, raw, text in chosen if query.matches(m, text)) + b"]}"
 
     @staticmethod
     def _openai(model_id: str, m: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from vllora.errors import StoreError
+from vllora.errors import StoreError, VlloraError
 from vllora.store.migrations import MIGRATIONS, Migration
 
 log = logging.getLogger("vllora.store")
@@ -122,7 +122,7 @@ class Store:
         try:
             with _transaction(conn):
                 return fn(conn)
-        except StoreError:
+        except VlloraError:  # the unit of work's own answer (e.g. InvalidRequest): rolled back, passed on
             raise
         except Exception as exc:
             if _is_connection_error(exc):

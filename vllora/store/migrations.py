@@ -38,4 +38,20 @@ MIGRATIONS: list[Migration] = [
         );
         CREATE INDEX IF NOT EXISTS responses_created_at ON responses (created_at)
     """),
+    Migration(20, "gateway keys (vllora.keys): hashes only, never a key", """
+        CREATE TABLE IF NOT EXISTS gateway_keys (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            key_hash TEXT NOT NULL UNIQUE,
+            display TEXT NOT NULL,
+            budget_usd DOUBLE PRECISION,
+            period TEXT NOT NULL DEFAULT 'total',
+            rpm BIGINT,
+            tpm BIGINT,
+            models TEXT NOT NULL DEFAULT '',
+            expires_at DOUBLE PRECISION,
+            revoked_at DOUBLE PRECISION,
+            created_at DOUBLE PRECISION NOT NULL
+        )
+    """),
 ]

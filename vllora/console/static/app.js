@@ -74,7 +74,7 @@
     const next = "#/" + page + (q.toString() ? "?" + q.toString() : "");
     if (location.hash !== next) location.hash = next;
   }
-  const pages = { requests: requestsPage, threads: threadsPage, usage: usagePage, models: modelsPage };
+  const pages = { requests: requestsPage, threads: threadsPage, usage: usagePage, models: modelsPage, keys: keysPage };
 
   async function route() {
     const { page, arg, params } = parseHash();
@@ -346,6 +346,34 @@
       chart.appendChild(svg("text", { x: 256 + w, y: i * row + 15 }, fmt.money(g.cost)));
     });
     return chart;
+  }
+
+  // ---- keys (master key only) -------------------------------------------------------------------------------
+  async function keysPage(_, params) {
+    const since = params.get("since") || "24h";
+    const [keys, usage] = await Promise.all([api("/api/keys"), api(`/api/usage?group_by=key&since=${encodeURIComponent(since)}`)]);
+    const byKey = Object.fromEntries((usage.data || []).map(g => [g.group, g]));
+    const rows = (keys.data || []).map(k => {
+      const u = byKey[k.id] || {};
+      const spent = k.spend && k.spend.usd !== null && k.spend.usd !== undefined ? k.spend.usd : null;
+      const budget = k.budget_usd === null || k.budget_usd === undefined ? "—" :
+        `${fmt.money(spent || 0)} of ${fmt.money(k.budget_usd)} / ${k.period}`;
+      const pct = spent !== null && k.budget_usd ? Math.min(100, spent / k.budget_usd * 100) : null;
+      return el("tr", { "data-id": k.id },
+        el("td", {}, k.name), el("td", {}, el("code", {}, k.display)), el("td", { class: k.status === "active" ? "ok" : "status-bad" }, k.status),
+        el("td", {}, budget, pct === null ? null : el("div", { class: "meter", title: pct.toFixed(1) + "%" }, el("span", { style: `width:${pct.toFixed(1)}%` }))),
+        el("td", { class: "num" }, k.rpm === null || k.rpm === undefined ? "—" : fmt.int(k.rpm)),
+        el("td", { class: "num" }, k.tpm === null || k.tpm === undefined ? "—" : fmt.int(k.tpm)),
+        el("td", {}, (k.models || []).join(", ") || "all"),
+        el("td", { class: "num" }, fmt.int(u.requests || 0)), el("td", { class: "num" }, fmt.int(u.errors || 0)),
+        el("td", { class: "num" }, fmt.money(u.cost || 0)));
+    });
+    return el("section", {}, el("h1", {}, "Keys"),
+      el("p", { class: "muted" }, "Issued keys with their spend against budget and their traffic. Manage them with `vllora keys` or /api/keys."),
+      filterBar([{ name: "since", label: "traffic since", default: "24h", options: [["1h", "last hour"], ["24h", "last 24 h"], ["7d", "last 7 days"], ["30d", "last 30 days"]] }], params, v => setParams("keys", v)),
+      rows.length ? el("table", {}, el("thead", {}, el("tr", {}, ["Name", "Key", "Status", "Spend / budget"].map(h => el("th", {}, h)),
+        ["rpm", "tpm"].map(h => el("th", { class: "num" }, h)), el("th", {}, "Models"), ["Requests", "Errors", "Cost"].map(h => el("th", { class: "num" }, h)))),
+        el("tbody", { id: "key-rows" }, rows)) : el("p", { class: "muted", id: "empty" }, "No keys yet: vllora keys create --name NAME"));
   }
 
   // ---- models ---------------------------------------------------------------------------------------------

@@ -1,0 +1,303 @@
+"""The key gate: pure ASGI middleware in front of every route.
+
+Who is calling, from ``Authorization: Bearer <key>`` or ``x-api-key: <key>`` (Anthropic clients send that):
+- the master key (``VLLORA_API_KEY``): everything, untouched (the fast path: one constant-time compare);
+- an issued ``vk-`` key: model routes within its limits, and the catalog; anything else is 403;
+- nothing or anything else: 401 when a master key is set, else the gateway is open (as before keys existed).
+
+For an issued key on a model route the body is read once (same size and time limits as the routes), its
+``model`` checked against the key's allowlist (403), then budget, requests and tokens per minute are admitted
+in one step by the ``Limiter`` (429 with ``Retry-After``, or ``code: budget_exceeded`` and when it resets),
+all before any upstream call. The body is then replayed to the route. Responses carry
+``x-ratelimit-remaining-requests``, ``x-ratelimit-remaining-tokens`` and ``x-vllora-budget-remaining``.
+When the request has been recorded (``on_record``), its real tokens and cost settle the counters: streams are
+charged when they end, including streams the client cut short.
+
+Unknown, malformed, expired and revoked keys get the same 401, in the same time (an HMAC of the presented
+value and one indexed lookup; the lookup is cached for ``CACHE_TTL_S`` so a revocation holds everywhere
+within a second).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from vllora.keys import repo
+from vllora.keys.limits import Decision, Limiter
+from vllora.keys.redis_limits import LimitsUnavailable
+from vllora.keys.tokens import key_hash, looks_like_key
+
+log = logging.getLogger("vllora.keys")
+ASGIApp = Any
+CACHE_TTL_S = 0.5
+CACHE_MAX = 10_000
+BODY_TIMEOUT_S = 30.0
+MODEL_ROUTES = frozenset({"/v1/chat/completions", "/v1/responses", "/v1/messages", "/v1/messages/count_tokens",
+                          "/v1/embeddings", "/v1/images/generations", "/v1/completions"})
+READ_PREFIXES = ("/v1/models", "/api/models", "/api/providers", "/v1/responses/")
+OPEN_PATHS = frozenset({"/health", "/"})
+OPEN_PREFIXES = ("/console/",)
+
+
+class _ModelOnly(msgspec.Struct):
+    model: Any = None
+
+
+_decode_model = msgspec.json.Decoder(_ModelOnly).decode
+
+
+@dataclass(slots=True)
+class Policy:
+    """What to do when the shared counters (Redis) cannot be reached."""
+
+    budgets: str = "fail_closed"
+    rate_limits: str = "fail_open"
+
+
+@dataclass(slots=True)
+class Pending:
+    key: repo.KeyRecord
+    est_tokens: int
+    at: float
+
+
+class KeyGate:
+    def __init__(self, app: ASGIApp, *, master_key: str | None, state: Any, pepper: bytes, max_body: int,
+                 policy: Policy | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.app = app
+        self.master = master_key.encode() if master_key else None
+        self.state = state  # app.state: .store and .limiter are set in the lifespan
+        self.pepper = pepper
+        self.max_body = max_body
+        self.policy = policy or Policy()
+        self.clock = clock
+        self._cache: dict[str, tuple[repo.KeyRecord | None, float]] = {}
+        self.pending: dict[str, Pending] = {}
+        self.unavailable = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # who is calling ---------------------------------------------------------------------------------------
+    @staticmethod
+    def _presented(scope: dict[str, Any]) -> bytes:
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                return value[7:].strip() if value[:7].lower() == b"bearer " else b""
+            if name == b"x-api-key":
+                return value.strip()
+        return b""
+
+    async def _lookup(self, token: str) -> repo.KeyRecord | None:
+        digest = key_hash(token, self.pepper)
+        now = time.monotonic()
+        hit = self._cache.get(digest)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        found = await self.state.store.run(lambda conn: repo.by_hash(conn, digest))
+        if found is not None and not hmac.compare_digest(found.key_hash, digest):
+            found = None
+        if len(self._cache) >= CACHE_MAX:
+            self._cache.clear()
+        self._cache[digest] = (found, now + CACHE_TTL_S)
+        return found
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        token = self._presented(scope)
+        if self.master is not None and token and hmac.compare_digest(token, self.master):
+            await self.app(scope, receive, send)
+            return
+        text = token.decode("latin-1")
+        if text.startswith("vk-"):
+            key = None
+            if looks_like_key(text):
+                from vllora.errors import StoreError
+
+                try:
+                    key = await self._lookup(text)
+                except StoreError:
+                    await self._deny(send, path, 503, "the key database is unavailable; try again shortly",
+                                     "key_store_unavailable")
+                    return
+            if key is None or not key.usable(self.clock()):
+                await self._deny(send, path, 401, "invalid or revoked key", "invalid_api_key")
+                return
+            await self._issued(key, scope, receive, send)
+            return
+        if self.master is not None:
+            await self._deny(send, path, 401, "missing or wrong key: send 'Authorization: Bearer <key>' "
+                                              "(or 'x-api-key: <key>')", "invalid_api_key")
+            return
+        await self.app(scope, receive, send)
+
+    # an issued key ------------------------------------------------------------------------------------------
+    async def _issued(self, key: repo.KeyRecord, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        path: str = scope["path"]
+        scope.setdefault("state", {})["vllora.key_id"] = key.id
+        if scope["method"] != "POST" or path not in MODEL_ROUTES:
+            if (scope["method"] == "GET" and path.startswith(READ_PREFIXES)) or \
+                    (scope["method"] == "DELETE" and path.startswith("/v1/responses/")):
+                await self.app(scope, receive, send)
+                return
+            await self._deny(send, path, 403, "this key may call models and read the catalog only; "
+                                              "the master key manages the gateway", "permission_denied")
+            return
+        body = await self._read_body(receive, send, path)
+        if body is None:
+            return
+        try:
+            model = _decode_model(body).model
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            model = None  # the route answers 400 for a broken body, before any upstream call
+        if isinstance(model, str) and not key.allows(model):
+            await self._deny(send, path, 403, f"this key may not use model {model!r}", "model_not_allowed")
+            return
+        est = max(1, len(body) // 4)
+        now = self.clock()
+        decision = await self._admit(key, est, now)
+        if not decision.ok:
+            await self._refuse(send, path, decision)
+            return
+        extra = decision.headers()
+
+        async def send_with_headers(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                for name, value in headers:
+                    if name == b"x-vllora-request-id":
+                        self._remember(value.decode(), Pending(key, est, now))
+                        break
+                message = {**message, "headers": headers + extra}
+            await send(message)
+
+        await self.app(scope, _replay(body, receive), send_with_headers)
+
+    async def _admit(self, key: repo.KeyRecord, est: int, now: float) -> Decision:
+        limiter: Limiter = self.state.limiter
+        try:
+            return await limiter.admit(key, est, now)
+        except LimitsUnavailable:
+            self.unavailable += 1
+            closed = (key.budget_usd is not None and self.policy.budgets == "fail_closed") or \
+                     ((key.rpm is not None or key.tpm is not None) and self.policy.rate_limits == "fail_closed")
+            if closed:
+                return Decision(False, "unavailable", retry_after=1.0)
+            return Decision(True)
+
+    def _remember(self, request_id: str, pending: Pending) -> None:
+        if len(self.pending) >= CACHE_MAX:  # records that never came (should not happen): forget the oldest
+            for rid in list(self.pending)[: CACHE_MAX // 10]:
+                del self.pending[rid]
+        self.pending[request_id] = pending
+
+    async def settle(self, request_id: str, prompt_tokens: int, completion_tokens: int, cost: float) -> None:
+        pending = self.pending.pop(request_id, None)
+        if pending is None:
+            return
+        try:
+            await self.state.limiter.settle(pending.key, pending.est_tokens, prompt_tokens + completion_tokens,
+                                            cost, self.clock())
+        except LimitsUnavailable:
+            self.unavailable += 1
+
+    def on_record(self, record: Any) -> None:
+        """An observer: settle the counters of the key that made this request (scheduled, never blocking)."""
+        if getattr(record, "key_id", None) is None or record.id not in self.pending:
+            return
+        task = asyncio.get_running_loop().create_task(self.settle(
+            record.id, int(record.prompt_tokens or 0), int(record.completion_tokens or 0), float(record.cost or 0.0)))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # reading the body, answering errors ------------------------------------------------------------------------
+    async def _read_body(self, receive: Any, send: Any, path: str) -> bytes | None:
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async with asyncio.timeout(BODY_TIMEOUT_S):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return None
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > self.max_body:
+                        await self._deny(send, path, 413, "request body too large; the limit is server.max_body_mb",
+                                         "request_too_large")
+                        return None
+                    chunks.append(chunk)
+                    if not message.get("more_body"):
+                        return b"".join(chunks)
+        except TimeoutError:
+            await self._deny(send, path, 408, "the request body did not arrive in time", "request_timeout")
+            return None
+
+    async def _refuse(self, send: Any, path: str, d: Decision) -> None:
+        headers = d.headers()
+        if d.reason == "budget":
+            when = "never (a total budget)" if d.resets_at is None else \
+                time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(d.resets_at))
+            if d.resets_at is not None:
+                headers.append((b"x-vllora-budget-resets-at", str(int(d.resets_at)).encode()))
+            await self._deny(send, path, 429, f"this key's budget is spent; it resets {when}", "budget_exceeded",
+                             headers)
+            return
+        retry = max(1, int(-(-(d.retry_after or 1) // 1)))
+        headers.append((b"retry-after", str(retry).encode()))
+        if d.reason == "unavailable":
+            await self._deny(send, path, 503, "this key's limits cannot be checked right now; try again shortly",
+                             "limits_unavailable", headers)
+            return
+        what = "requests per minute" if d.reason == "rpm" else "tokens per minute"
+        await self._deny(send, path, 429, f"this key is over its {what}; retry after {retry} s",
+                         "rate_limit_exceeded", headers)
+
+    async def _deny(self, send: Any, path: str, status: int, message: str, code: str,
+                    headers: list[tuple[bytes, bytes]] | None = None) -> None:
+        body = error_body(path, status, message, code)
+        base = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        if status == 401:
+            base.append((b"www-authenticate", b"Bearer"))
+        await send({"type": "http.response.start", "status": status, "headers": base + (headers or [])})
+        await send({"type": "http.response.body", "body": body})
+
+
+_OPENAI_TYPES = {401: "authentication_error", 403: "permission_error", 408: "invalid_request_error",
+                 413: "invalid_request_error", 429: "rate_limit_error", 503: "server_error"}
+_ANTHROPIC_TYPES = {401: "authentication_error", 403: "permission_error", 408: "timeout_error",
+                    413: "request_too_large", 429: "rate_limit_error", 503: "overloaded_error"}
+
+
+def error_body(path: str, status: int, message: str, code: str) -> bytes:
+    """The error in the shape of the route's surface: Anthropic's on /v1/messages, OpenAI's elsewhere."""
+    if path.startswith("/v1/messages"):
+        return msgspec.json.encode({"type": "error", "error": {"type": _ANTHROPIC_TYPES.get(status, "api_error"),
+                                                               "message": message}})
+    return msgspec.json.encode({"error": {"message": message, "type": _OPENAI_TYPES.get(status, "invalid_request_error"),
+                                          "param": None, "code": code}})
+
+
+def _replay(body: bytes, receive: Any) -> Any:
+    sent = False
+
+    async def replay() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return dict(await receive())
+
+    return replay
