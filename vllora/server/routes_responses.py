@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 from litestar import Litestar, Request, delete, get, post
 from litestar.datastructures import State
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath
 from litestar.response import Response, Stream
 
@@ -32,11 +34,34 @@ from vllora.responses.request import input_items, to_chat, validate
 from vllora.responses.store import ResponseStore
 from vllora.routing.router import Router
 from vllora.server import chat_run
+from vllora.server.openapi_bodies import BOOLEAN, INTEGER, NUMBER, OBJECT, STRING
 from vllora.server.routes_chat import SSE_HEADERS, decode_body, json_response, read_body
 from vllora.server.schema_types import ERRORS
 
 _encode = msgspec.json.Encoder().encode
 SURFACE = "responses"
+
+
+RESPONSES_BODY = Schema(
+    type=OpenAPIType.OBJECT, required=["model"],
+    description="OpenAI's Responses API request. Forwarded as it is to providers that serve it natively (OpenAI).",
+    properties={
+        "model": Schema(type=OpenAPIType.STRING, description="A catalog id or alias, provider/model, or a route name"),
+        "input": Schema(one_of=[STRING, Schema(type=OpenAPIType.ARRAY, items=OBJECT)],
+                        description="a string, or items: message, function_call, function_call_output, reasoning"),
+        "instructions": STRING, "previous_response_id": STRING, "store": BOOLEAN, "stream": BOOLEAN,
+        "tools": Schema(type=OpenAPIType.ARRAY, items=OBJECT), "tool_choice": Schema(one_of=[STRING, OBJECT]),
+        "parallel_tool_calls": BOOLEAN, "text": OBJECT, "reasoning": OBJECT, "max_output_tokens": INTEGER,
+        "temperature": NUMBER, "top_p": NUMBER, "metadata": OBJECT, "user": STRING,
+    },
+)
+
+
+@dataclass
+class ResponsesOperation(Operation):
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(content={"application/json": OpenAPIMediaType(schema=RESPONSES_BODY)},
+                                        required=True)
 
 
 @asynccontextmanager
@@ -127,7 +152,7 @@ class Plan:
 
 
 @post("/v1/responses", summary="Create a model response (OpenAI Responses API)", tags=["OpenAI"], status_code=200,
-      responses=ERRORS)
+      operation_class=ResponsesOperation, responses=ERRORS)
 async def create_response(request: Request[Any, Any, Any]) -> Response[bytes] | Stream:
     """Any chat model, any provider: JSON or named SSE events (`stream: true`), function tools, state."""
     raw = await read_body(request)
