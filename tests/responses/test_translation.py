@@ -160,6 +160,7 @@ def test_reply_at_token_limit_is_incomplete() -> None:
     response = from_chat(completion, {"model": "m", "input": "x"}, "resp_0123456789abcdef01234567")
     strict.response(response)
     assert response["status"] == "incomplete" and response["incomplete_details"] == {"reason": "max_output_tokens"}
+    assert response["output"][0]["status"] == "incomplete"
 
 
 def test_usage_cost_uses_the_one_formula() -> None:
@@ -269,6 +270,8 @@ def test_stream_at_token_limit_is_incomplete() -> None:
     last = decode_event(out[-1])
     strict.event(last)
     assert last["type"] == "response.incomplete" and last["response"]["incomplete_details"] == {"reason": "max_output_tokens"}
+    assert last["response"]["output"][0]["status"] == "incomplete"
+    assert decode_event(out[-2])["item"]["status"] == "incomplete"  # output_item.done
 
 
 # --- native passthrough ---------------------------------------------------------------------------------------

@@ -77,7 +77,7 @@ class ResponseEvents:
         index, self.text_at = self.text_at, None
         item = self.items[index]
         part = item["content"][0]
-        item["status"] = "completed"
+        item["status"] = "incomplete" if self.finish_reason in reply.INCOMPLETE else "completed"
         return [self._ev("response.output_text.done", item_id=item["id"], output_index=index, content_index=0,
                          text=part["text"], logprobs=[]),
                 self._ev("response.content_part.done", item_id=item["id"], output_index=index, content_index=0,

@@ -124,7 +124,8 @@ def from_chat(completion: Mapping[str, Any], body: JSON, response_id: str) -> JS
         output.append(reasoning_item(reasoning))
     content = message.get("content")
     if isinstance(content, str) and content:
-        output.append(message_item(content))
+        cut_short = choice.get("finish_reason") in INCOMPLETE
+        output.append(message_item(content, status="incomplete" if cut_short else "completed"))
     if isinstance(message.get("refusal"), str) and message["refusal"]:
         output.append(refusal_item(message["refusal"]))
     for call in message.get("tool_calls") or []:
