@@ -149,6 +149,7 @@ def test_previous_response_across_providers(client: Any, upstream: FakeUpstream)
     assert "previous_response_id" not in sent
     assert [i.get("role") for i in sent["input"]] == ["user", "assistant", "user"]
     assert all("id" not in i for i in sent["input"])
+    assert sent["input"][1] == {"type": "message", "role": "assistant", "content": "echo: hello"}
 
 
 class City(pydantic.BaseModel):

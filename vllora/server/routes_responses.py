@@ -100,6 +100,12 @@ def _for_native(items: list[JSON]) -> list[JSON]:
     for item in items:
         if item.get("type") == "reasoning":
             continue
+        if item.get("type") == "message" and item.get("role") == "assistant":  # as an easy input message: text only
+            parts = item.get("content") or []
+            text = parts if isinstance(parts, str) else "".join(
+                str(p.get("text") or p.get("refusal") or "") for p in parts if isinstance(p, dict))
+            out.append({"type": "message", "role": "assistant", "content": text})
+            continue
         out.append({k: v for k, v in item.items() if k not in ("id", "status")})
     return out
 
