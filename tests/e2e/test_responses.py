@@ -246,3 +246,17 @@ def test_invalid_requests_name_the_field(gateway: Any) -> None:
                         ({"model": "gpt-4o", "input": "x", "stream": "yes"}, "stream")):
         resp = httpx.post(f"{gateway.url}/v1/responses", json=body)
         assert resp.status_code == 400 and resp.json()["error"]["param"] == param, resp.text
+
+
+def test_gateway_key_guards_every_responses_route(upstream: FakeUpstream) -> None:
+    from tests.e2e.conftest import Gateway, e2e_settings
+
+    with Gateway(e2e_settings(upstream.base, api_key="gw-key")) as gw:
+        denied = httpx.post(f"{gw.url}/v1/responses", json={"model": MODELS["gemini"], "input": "hello"})
+        assert denied.status_code == 401 and denied.json()["error"]["type"] == "authentication_error"
+        with openai.OpenAI(base_url=f"{gw.url}/v1", api_key="gw-key", max_retries=0) as sdk:
+            reply = sdk.responses.create(model=MODELS["gemini"], input="hello")
+            assert sdk.responses.retrieve(reply.id).output_text == "echo: hello"
+        for method, path in (("GET", f"/v1/responses/{reply.id}"), ("GET", f"/v1/responses/{reply.id}/input_items"),
+                             ("DELETE", f"/v1/responses/{reply.id}")):
+            assert httpx.request(method, gw.url + path).status_code == 401
