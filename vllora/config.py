@@ -141,7 +141,7 @@ def _provider(entry: Mapping[str, Any], conf: Mapping[str, Any], environ: Mappin
         headers=tuple(sorted(headers.items())),
         credential_env=credential_env,
         needs_credentials=adapter == "bedrock" or "api_key" in env,
-        native_surfaces=tuple(entry.get("native_surfaces") or ()),
+        native_surfaces=tuple(conf["native_surfaces"] if "native_surfaces" in conf else entry.get("native_surfaces") or ()),
     )
 
 
