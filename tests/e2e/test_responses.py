@@ -260,3 +260,21 @@ def test_gateway_key_guards_every_responses_route(upstream: FakeUpstream) -> Non
         for method, path in (("GET", f"/v1/responses/{reply.id}"), ("GET", f"/v1/responses/{reply.id}/input_items"),
                              ("DELETE", f"/v1/responses/{reply.id}")):
             assert httpx.request(method, gw.url + path).status_code == 401
+
+
+def test_route_native_first_keeps_builtin_tools_and_falls_back_translated(upstream: FakeUpstream) -> None:
+    """A route OpenAI-then-Claude: built-in tools work on the native target; a 5xx there falls back, translated."""
+    from dataclasses import replace
+
+    from tests.e2e.conftest import Gateway, e2e_settings
+    from vllora.settings import RouteSettings
+
+    settings = e2e_settings(upstream.base)
+    routes = {"gpt-then-claude": RouteSettings("gpt-then-claude", ("openai/gpt-4o", "anthropic/claude-3-5-sonnet-20241022"))}
+    providers = {**settings.providers, "openai": replace(settings.providers["openai"], max_retries=0)}
+    with Gateway(replace(settings, routes=routes, providers=providers)) as gw, openai.OpenAI(base_url=f"{gw.url}/v1", api_key="x", max_retries=0) as sdk:
+        reply = sdk.responses.create(model="gpt-then-claude", input="hello", tools=[{"type": "web_search"}])
+        assert reply.output_text == "echo: hello" and upstream.seen[-1][0] == "/openai/v1/responses"
+        fallback = sdk.responses.with_raw_response.create(model="gpt-then-claude", input="flaky")  # OpenAI: 503 once
+        assert fallback.headers["x-vllora-target"].startswith("anthropic/")
+        assert fallback.parse().output_text == "echo: flaky"

@@ -124,19 +124,20 @@ class Plan:
         self.history: list[JSON] = []
         self.chat: JSON | None = None
 
-    async def prepare(self, targets: list[Target]) -> None:
+    async def prepare(self) -> None:
         if self.previous:
             self.known, self.stored_by = await self.store.native_provider(self.previous)
             if self.known:
                 self.history = await self.store.conversation(self.previous) or []
-        if any(_native(t) is None for t in targets):
+
+    def chat_for(self, target: Target) -> JSON:
+        """The translated body for one target, built when a translated target is first tried (a route that starts
+        native keeps what only the native API has); ``reasoning_effort`` only where the catalog does not say
+        "no reasoning"."""
+        if self.chat is None:
             if self.previous and not self.known:
                 raise _not_found(self.previous, "previous_response_id")
             self.chat = to_chat(self.body, [*self.history, *self.items])
-
-    def chat_for(self, target: Target) -> JSON:
-        """The translated body for one target: ``reasoning_effort`` only where the catalog does not say "no reasoning"."""
-        assert self.chat is not None
         features = (target.info or {}).get("features")
         if "reasoning_effort" in self.chat and features is not None and "reasoning" not in features:
             return {k: v for k, v in self.chat.items() if k != "reasoning_effort"}
@@ -167,7 +168,7 @@ async def create_response(request: Request[Any, Any, Any]) -> Response[bytes] | 
     router: Router = request.app.state.router
     targets = router.resolve(body["model"], "chat")
     plan = Plan(body, raw, response_store(request.app.state))
-    await plan.prepare(targets)
+    await plan.prepare()
     headers = dict(request.headers)
     response_id = new_response_id()
 
