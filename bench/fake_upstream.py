@@ -1,8 +1,9 @@
 """An instant OpenAI-compatible upstream for benchmarks (raw asyncio + uvloop: it must never be the bottleneck).
 
 ``python bench/fake_upstream.py --port 18080`` answers ``POST /v1/chat/completions`` with a fixed completion,
-or a fixed 8-chunk SSE stream when the body contains ``"stream":true``; ``POST /v1/responses`` the same in
-the Responses API's shape (a Response object, or 10 named events). ``--delay-ms`` adds latency.
+or a fixed 8-chunk SSE stream when the body contains ``"stream":true``; ``POST /v1/messages`` the same in
+Anthropic's shape (a message, or its named events with 8 text deltas); ``POST /v1/responses`` in the Responses
+API's shape (a Response object, or 10 named events). ``--delay-ms`` adds latency.
 """
 
 from __future__ import annotations
@@ -17,6 +18,29 @@ CHUNK = b'data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created
 STREAM = CHUNK * 8 + b'data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1,"model":"gpt-4o","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":8,"total_tokens":17}}\n\ndata: [DONE]\n\n'
 
 
+MESSAGE = (b'{"id":"msg_bench","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":'
+           b'[{"type":"text","text":"Hello there"}],"stop_reason":"end_turn","stop_sequence":null,'
+           b'"usage":{"input_tokens":9,"output_tokens":3}}')
+
+
+def _event(name: bytes, data: bytes) -> bytes:
+    return b"event: " + name + b"\ndata: " + data + b"\n\n"
+
+
+MESSAGE_EVENTS = b"".join([
+    _event(b"message_start", b'{"type":"message_start","message":{"id":"msg_bench","type":"message","role":"assistant",'
+           b'"model":"claude-sonnet-4-5-20250929","content":[],"stop_reason":null,"stop_sequence":null,'
+           b'"usage":{"input_tokens":9,"output_tokens":1}}}'),
+    _event(b"content_block_start", b'{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}'),
+    _event(b"ping", b'{"type":"ping"}'),
+    *[_event(b"content_block_delta", b'{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"tok"}}')] * 8,
+    _event(b"content_block_stop", b'{"type":"content_block_stop","index":0}'),
+    _event(b"message_delta", b'{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},'
+           b'"usage":{"output_tokens":8}}'),
+    _event(b"message_stop", b'{"type":"message_stop"}'),
+])
+
+
 def response(body: bytes, content_type: bytes) -> bytes:
     return (b"HTTP/1.1 200 OK\r\ncontent-type: " + content_type + b"\r\ncontent-length: " + str(len(body)).encode()
             + b"\r\nconnection: keep-alive\r\n\r\n" + body)
@@ -24,6 +48,8 @@ def response(body: bytes, content_type: bytes) -> bytes:
 
 JSON_RESPONSE = response(COMPLETION, b"application/json")
 SSE_RESPONSE = response(STREAM, b"text/event-stream")
+MESSAGE_RESPONSE = response(MESSAGE, b"application/json")
+MESSAGE_SSE_RESPONSE = response(MESSAGE_EVENTS, b"text/event-stream")
 
 # OpenAI's own Responses API (POST /v1/responses), for the native passthrough rows
 _RESP = (b'{"id":"resp_bench","object":"response","created_at":1,"status":"%s","model":"gpt-4o","output":%s,'
@@ -72,11 +98,13 @@ class Upstream(asyncio.Protocol):
                 return
             body = self.buffer[head_end + 4:total]
             self.buffer = self.buffer[total:]
-            streamed = b'"stream":true' in body.replace(b" ", b"")
-            if head.startswith(b"post /v1/responses"):
-                reply = RESPONSES_SSE if streamed else RESPONSES_JSON
+            stream = b'"stream":true' in body.replace(b" ", b"")
+            if head.startswith(b"post /v1/messages"):
+                reply = MESSAGE_SSE_RESPONSE if stream else MESSAGE_RESPONSE
+            elif head.startswith(b"post /v1/responses"):
+                reply = RESPONSES_SSE if stream else RESPONSES_JSON
             else:
-                reply = SSE_RESPONSE if streamed else JSON_RESPONSE
+                reply = SSE_RESPONSE if stream else JSON_RESPONSE
             if self.delay:
                 asyncio.get_running_loop().call_later(self.delay, self._write, reply)
             else:

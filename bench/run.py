@@ -37,6 +37,17 @@ KEY = "sk-bench-master-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}  # both gateways run with a bearer key (LiteLLM refuses to start without)
 CHAT = '{"model":"gpt-4o","messages":[{"role":"user","content":"Hello"}]}'
 STREAM = '{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"Hello"}]}'
+CLAUDE = "claude-sonnet-4-5-20250929"  # served natively on /v1/messages (same fake upstream, Anthropic's shape)
+MESSAGES = {  # /v1/messages rows: (scenario, body); chat through the Anthropic adapter is their same-upstream baseline
+    "msgs JSON": '{"model":"gpt-4o","max_tokens":64,"messages":[{"role":"user","content":"Hello"}]}',
+    "msgs stream": '{"model":"gpt-4o","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"Hello"}]}',
+    "msgs JSON native": '{"model":"' + CLAUDE + '","max_tokens":64,"messages":[{"role":"user","content":"Hello"}]}',
+    "msgs stream native": '{"model":"' + CLAUDE + '","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"Hello"}]}',
+}
+CHAT_CLAUDE = {
+    "chat JSON claude": '{"model":"' + CLAUDE + '","messages":[{"role":"user","content":"Hello"}]}',
+    "chat stream claude": '{"model":"' + CLAUDE + '","stream":true,"messages":[{"role":"user","content":"Hello"}]}',
+}
 # /v1/responses: gpt-4o is OpenAI's (native passthrough to the upstream's /v1/responses); groq/... is translated
 # through the chat adapter to the same upstream's /v1/chat/completions. Each response is also stored (SQLite).
 RESPONSES = {
@@ -204,6 +215,7 @@ def main() -> None:
         direct_first = asyncio.run(first_chunk_delay(f"{upstream}/v1/chat/completions", {}))
 
         env = {**base_env, "OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": f"{upstream}/v1", "VLLORA_API_KEY": KEY,
+               "ANTHROPIC_API_KEY": "sk-bench", "ANTHROPIC_BASE_URL": upstream,
                "GROQ_API_KEY": "sk-bench", "GROQ_BASE_URL": f"{upstream}/v1",
                "VLLORA_DATA_DIR": tempfile.mkdtemp(prefix="vllora-bench-")}
         cmd = [str(ROOT / ".venv" / "bin" / "vllora"), "serve", "--port", str(gw_port), "--log-level", "warning",
@@ -216,6 +228,10 @@ def main() -> None:
                 rows.append(("chat JSON", "vllora", conns, *load(f"{url}/v1/chat/completions", CHAT, conns, args.duration, AUTH)))
                 rows.append(("chat stream", "vllora", conns, *load(f"{url}/v1/chat/completions", STREAM, conns, args.duration, AUTH)))
                 rows.append(("model list", "vllora", conns, *load(f"{url}/api/models?capability=chat", None, conns, args.duration, AUTH)))
+                for scenario, payload in MESSAGES.items():
+                    rows.append((scenario, "vllora", conns, *load(f"{url}/v1/messages", payload, conns, args.duration, AUTH)))
+                for scenario, payload in CHAT_CLAUDE.items():
+                    rows.append((scenario, "vllora", conns, *load(f"{url}/v1/chat/completions", payload, conns, args.duration, AUTH)))
                 for scenario, body in RESPONSES.items():
                     rows.append((scenario, "vllora", conns, *load(f"{url}/v1/responses", body, conns, args.duration, AUTH)))
             gw_first = asyncio.run(first_chunk_delay(f"{url}/v1/chat/completions", AUTH))
@@ -249,7 +265,7 @@ def main() -> None:
                 os.unlink(cfg.name)
 
     print(f"\n{'scenario':<27} {'target':<11} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
-    for scenario in ("chat JSON", "chat stream", "model list", *RESPONSES):
+    for scenario in ("chat JSON", "chat stream", "model list", *MESSAGES, *CHAT_CLAUDE, *RESPONSES):
         for conns in (1, 32):
             for who in ("no gateway", "vllora", "LiteLLM"):
                 for r in rows:

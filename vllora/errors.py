@@ -85,11 +85,26 @@ class Problem:
     check: str = "schema"
 
     def format_text(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}: {self.pointer or '/'}: {self.message}"
+        """One line: control characters in the file name and pointer are shown escaped (``\\n``)."""
+        return f"{_printable(self.path)}:{self.line}:{self.col}: {_printable(self.pointer or '/')}: {self.message}"
 
     def format_github(self) -> str:
-        msg = f"{self.pointer or '/'}: {self.message}".replace("%", "%25").replace("\n", "%0A")
-        return f"::error file={self.path},line={self.line},col={self.col}::{msg}"
+        """A workflow command: ``%``, CR and LF escaped in the message, and ``:`` and ``,`` too in properties,
+        so a file name or key with a newline cannot inject a command of its own."""
+        msg = _github_data(f"{self.pointer or '/'}: {self.message}")
+        return f"::error file={_github_property(self.path)},line={self.line},col={self.col}::{msg}"
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _github_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _github_property(text: str) -> str:
+    return _github_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 class CatalogError(VlloraError):
@@ -192,6 +207,8 @@ class UpstreamStatusError(UpstreamError):
         retry_after: float | None = None,
         provider: str | None = None,
     ) -> None:
+        if not 400 <= status <= 599:  # e.g. 999, or a stream error event's code 200: not an HTTP error status
+            status = 502
         super().__init__(message, param=param, code=code, status=status)
         self.type = type or _type_for_status(status)
         self._retry_after = retry_after

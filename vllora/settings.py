@@ -7,7 +7,9 @@ Secrets live only in ``ProviderSettings.api_key`` / ``AwsCredentials``; their ``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +25,7 @@ class ProviderSettings:
     """One provider as the gateway will call it."""
 
     id: str
-    adapter: str  # "openai" | "anthropic" | "gemini" | "bedrock": key of vllora.providers.ADAPTERS
+    adapter: str  # a key of vllora.providers.ADAPTERS ("openai", "anthropic", "gemini", "bedrock", "azure", "vertex")
     base_url: str  # as the adapter expects it (OpenAI: includes /v1; Anthropic/Gemini: host only)
     api_key: str | None = field(default=None, repr=False)
     aws: AwsCredentials | None = None
@@ -34,15 +36,28 @@ class ProviderSettings:
     headers: tuple[tuple[str, str], ...] = ()  # static extra headers from the provider file
     credential_env: tuple[str, ...] = ()  # env var names to mention when credentials are missing
     needs_credentials: bool = True  # False for e.g. a local Ollama
+    # the adapter's declared credential fields (vllora.providers.credentials): values found, and which sets suffice
+    credentials: Mapping[str, str] = field(default_factory=dict, repr=False)
+    credential_sets: tuple[tuple[str, ...], ...] = ()  # () = any credential value at all
+    options: Mapping[str, Any] = field(default_factory=dict)  # non-secret adapter settings (project, api_version)
+    token_source: str | None = None  # "module:factory" minting OAuth2 access tokens at request time
+    region: str | None = None  # the configured region (picks a Bedrock inference profile for a bare model id)
     native_surfaces: tuple[str, ...] = ()  # "responses" | "messages": surfaces forwarded to the provider as they are
 
     @property
     def configured(self) -> bool:
         if not self.needs_credentials:
             return True
-        if self.adapter == "bedrock":
-            return self.aws is not None or self.api_key is not None
-        return bool(self.api_key)
+        if "{" in self.base_url:  # a template the operator must fill (e.g. an Azure resource endpoint)
+            return False
+        have = {k for k, v in self.credentials.items() if v} | {k for k, v in self.options.items() if v}
+        if self.api_key:
+            have.add("api_key")
+        if self.aws is not None:
+            have.update(("access_key_id", "secret_access_key"))
+        if not self.credential_sets:
+            return bool(have)
+        return any(set(group) <= have for group in self.credential_sets)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +76,8 @@ class ServerSettings:
     max_body_mb: float = 32.0
     api_key: str | None = field(default=None, repr=False)  # VLLORA_API_KEY / server.api_key
     workers: int = 1
+    upstream_max_body_mb: float = 64.0  # cap on one upstream JSON reply (502 beyond)
+    allowed_hosts: tuple[str, ...] = ()  # Host header names accepted besides loopback and host; "*" disables
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +96,7 @@ class DataSettings:
 @dataclass(frozen=True, slots=True)
 class Settings:
     providers: dict[str, ProviderSettings]
-    provider_order: tuple[str, ...] = ()  # config's providers: order first, then by name
+    provider_order: tuple[str, ...] = ()  # the config's providers: order (ties otherwise: makers first)
     routes: dict[str, RouteSettings] = field(default_factory=dict)
     server: ServerSettings = field(default_factory=ServerSettings)
     data: DataSettings = field(default_factory=DataSettings)

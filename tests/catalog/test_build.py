@@ -43,7 +43,7 @@ def test_models_sorted_indexed_and_normalised() -> None:
     keys = [(m["provider"], m["id"]) for m in data["models"]]
     assert keys == sorted(keys)
     catalog = Catalog.from_data(data)
-    assert [m["provider"] for m in catalog.find("gpt-4o")] == ["groq", "openai"]
+    assert [m["provider"] for m in catalog.find("gpt-4o")] == ["openai", "groq"]  # the maker first (groq says maker: openai)
     assert catalog.find("gpt-4o-2024-08-06")[0]["id"] == "gpt-4o"
     assert catalog.find("openai/gpt-4o")[0]["provider"] == "openai"
     assert catalog.find("bedrock/us.anthropic.claude-3-5-sonnet-20241022-v2:0")[0]["id"].endswith("v2:0")

@@ -176,6 +176,8 @@ class FakeUpstream:
         gate = await self.gate("anthropic", text, lambda s, m: {"type": "error", "error": {"type": "rate_limit_error" if s == 429 else "api_error", "message": m}})
         if gate is not None:
             return gate
+        if text == "err529":
+            return web.json_response({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}, status=529)
         usage = {"input_tokens": 20, "output_tokens": 7, "cache_read_input_tokens": 5, "cache_creation_input_tokens": 0}
         if not body.get("stream"):
             content: list[dict[str, Any]] = [{"type": "text", "text": reply_text(text)}]
@@ -184,13 +186,15 @@ class FakeUpstream:
                 content = [{"type": "text", "text": "Checking."},
                            {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}}]
                 stop = "tool_use"
+            if body.get("thinking"):
+                content.insert(0, {"type": "thinking", "thinking": "Let me think.", "signature": "c2ln"})
             return web.json_response({"id": "msg_1", "type": "message", "role": "assistant", "model": body["model"],
                                       "content": content, "stop_reason": stop, "usage": usage})
 
         def ev(name: str, obj: dict[str, Any]) -> bytes:
             return f"event: {name}\ndata: {json.dumps(obj)}\n\n".encode()
 
-        frames = [ev("message_start", {"type": "message_start", "message": {"id": "msg_1", "model": body["model"], "usage": {"input_tokens": 20, "output_tokens": 1}}}),
+        frames = [ev("message_start", {"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant", "model": body["model"], "content": [], "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 20, "output_tokens": 1}}}),
                   ev("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
                   ev("ping", {"type": "ping"})]
         if text == "tool":
@@ -206,6 +210,11 @@ class FakeUpstream:
         frames.append(ev("message_stop", {"type": "message_stop"}))
         return await self._sse(request, frames, text == "die")
 
+    async def anthropic_count_tokens(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        self.seen.append((request.path, body, dict(request.headers)))
+        return web.json_response({"input_tokens": 42})
+
     # Gemini -----------------------------------------------------------------------------------------
     async def gemini(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
@@ -215,6 +224,8 @@ class FakeUpstream:
             return web.json_response({"embedding": {"values": [0.1, 0.2, 0.3]}})
         if method == "batchEmbedContents":
             return web.json_response({"embeddings": [{"values": [float(i), 1.0, 2.0]} for i in range(len(body["requests"]))]})
+        if method == "countTokens":
+            return web.json_response({"totalTokens": 11})
         if method == "predict":
             return web.json_response({"predictions": [{"bytesBase64Encoded": base64.b64encode(b"img").decode(), "mimeType": "image/png"}
                                                       for _ in range(body["parameters"]["sampleCount"])]})
@@ -226,6 +237,8 @@ class FakeUpstream:
         parts: list[dict[str, Any]] = [{"text": reply_text(text)}]
         if text == "tool":
             parts = [{"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}, "thoughtSignature": "c2lnbmF0dXJl"}]
+        if text == "think":
+            return await self.gemini_think(request, method, model, usage)
         if method == "generateContent":
             return web.json_response({"candidates": [{"index": 0, "finishReason": "STOP", "content": {"role": "model", "parts": parts}}],
                                       "usageMetadata": usage, "modelVersion": model, "responseId": "r1"})
@@ -236,6 +249,17 @@ class FakeUpstream:
         if text == "die":
             frames = frames[:2] + [b"x"] * 3
         return await self._sse(request, frames, text == "die")
+
+    async def gemini_think(self, request: web.Request, method: str, model: str, usage: dict[str, Any]) -> web.StreamResponse:
+        """A thought part, then the answer (two chunks when streamed)."""
+        parts = [{"text": "Let me think.", "thought": True}, {"text": "echo: think"}]
+        if method == "generateContent":
+            return web.json_response({"candidates": [{"index": 0, "finishReason": "STOP", "content": {"role": "model", "parts": parts}}],
+                                      "usageMetadata": usage, "modelVersion": model, "responseId": "r1"})
+        chunks = [{"candidates": [{"index": 0, "content": {"role": "model", "parts": [p]}}], "usageMetadata": usage,
+                   "modelVersion": model, "responseId": "r1"} for p in parts]
+        chunks[-1]["candidates"][0]["finishReason"] = "STOP"
+        return await self._sse(request, [b"data: " + json.dumps(c).encode() + b"\r\n\r\n" for c in chunks], False)
 
     # Bedrock ----------------------------------------------------------------------------------------
     def verify_sigv4(self, request: web.Request, raw_body: bytes) -> bool:
@@ -267,6 +291,8 @@ class FakeUpstream:
             return web.json_response({"message": "The request signature we calculated does not match"}, status=403,
                                      headers={"x-amzn-errortype": "InvalidSignatureException:http://internal.amazon.com/"})
         _model, action = request.match_info["model"], request.match_info["action"]
+        if action == "count-tokens":
+            return web.json_response({"inputTokens": 13})
         if action == "invoke":
             if "inputText" in body:
                 return web.json_response({"embedding": [float(len(body["inputText"])), 0.0], "inputTextTokenCount": 3})
@@ -328,6 +354,7 @@ class FakeUpstream:
         app.router.add_post("/openai/v1/images/generations", self.openai_images)
         app.router.add_post("/openai/v1/responses", self.openai_responses)
         app.router.add_post("/anthropic/v1/messages", self.anthropic_messages)
+        app.router.add_post("/anthropic/v1/messages/count_tokens", self.anthropic_count_tokens)
         app.router.add_post("/gemini/v1beta/models/{tail}", self.gemini)
         app.router.add_post("/bedrock/model/{model}/{action}", self.bedrock)
         return app

@@ -123,7 +123,7 @@ def test_unknown_model_is_404(client: Any) -> None:
 def test_missing_field_is_400_naming_it(gateway: Any) -> None:
     r = httpx.post(f"{gateway.url}/v1/chat/completions", json={"model": "gpt-4o"})
     assert r.status_code == 400 and r.json()["error"]["param"] == "messages"
-    r = httpx.post(f"{gateway.url}/v1/chat/completions", content=b"{not json")
+    r = httpx.post(f"{gateway.url}/v1/chat/completions", content=b"{not json", headers={"content-type": "application/json"})
     assert r.status_code == 400 and "invalid JSON" in r.json()["error"]["message"]
 
 

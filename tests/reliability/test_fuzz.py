@@ -37,7 +37,7 @@ def fake_provider(request: httpx.Request) -> httpx.Response:
 def client() -> Iterator[TestClient[Any]]:
     catalog = load_catalog(FIXTURE)
     app = create_app(load_settings(catalog, None, ENV), catalog, upstream=HttpxUpstream(transport=httpx.MockTransport(fake_provider)))
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False) as c:
         yield c
 
 

@@ -100,7 +100,8 @@ def test_chunked_body_over_the_limit_is_413_without_reading_it_all(upstream: Fak
                 yield chunk
 
         try:
-            r = httpx.post(f"{gw.url}/v1/chat/completions", content=body(), timeout=30)
+            r = httpx.post(f"{gw.url}/v1/chat/completions", content=body(), timeout=30,
+                           headers={"content-type": "application/json"})
             assert r.status_code == 413 and r.json()["error"]["code"] == "request_too_large"
         except httpx.HTTPError:
             pass  # the server may close the connection as soon as the limit is crossed
@@ -113,7 +114,7 @@ def test_slow_body_gets_408(gateway: Any, monkeypatch: Any) -> None:
 
     monkeypatch.setattr(routes_chat, "BODY_TIMEOUT_S", 0.5)
     with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as s:
-        s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{")
+        s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{")
         reply = s.recv(4096)
     assert b" 408 " in reply.split(b"\r\n", 1)[0]
 

@@ -40,3 +40,42 @@ def test_trickled_headers_are_cut_off(upstream: FakeUpstream) -> None:
             for _ in range(3):
                 assert client.get("/health").status_code == 200
                 time.sleep(0.3)
+
+
+def _send_and_read(port: int, head: bytes, chunk: int = 16384) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        try:
+            for i in range(0, len(head), chunk):
+                s.sendall(head[i:i + chunk])
+        except OSError:
+            pass  # the server closed while we were still sending
+        data = b""
+        try:
+            while piece := s.recv(65536):
+                data += piece
+        except OSError:
+            pass
+        return data
+
+
+def test_request_line_and_headers_over_64_kb_get_431(upstream: FakeUpstream) -> None:
+    with Gateway(e2e_settings(upstream.base), http=HeaderDeadlineProtocol) as gw:
+        unterminated = b"GET /health HTTP/1.1\r\nhost: 127.0.0.1\r\nx-big: " + b"a" * (1024 * 1024)
+        reply = _send_and_read(gw.port, unterminated)
+        assert reply.startswith(b"HTTP/1.1 431 "), reply[:100]
+        assert b'"code":"request_header_fields_too_large"' in reply
+
+        reply = _send_and_read(gw.port, b"GET /health HTTP/1.1\r\nhost: 127.0.0.1\r\n"
+                               + (b"x-h: " + b"b" * 1000 + b"\r\n") * 80 + b"\r\n")
+        assert reply.startswith(b"HTTP/1.1 431 "), reply[:100]
+
+        long_url = b"GET /" + b"p" * 70_000 + b" HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n"
+        assert _send_and_read(gw.port, long_url).startswith(b"HTTP/1.1 431 ")
+
+        # just under the cap, and a large body after small headers, still work
+        near = b"GET /health HTTP/1.1\r\nhost: 127.0.0.1\r\nx-h: " + b"c" * 60_000 + b"\r\nconnection: close\r\n\r\n"
+        assert _send_and_read(gw.port, near).startswith(b"HTTP/1.1 200 ")
+        body = b'{"model": "nope", "messages": [{"role": "user", "content": "' + b"d" * 500_000 + b'"}]}'
+        post = (b"POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+                b"connection: close\r\ncontent-length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        assert _send_and_read(gw.port, post).startswith(b"HTTP/1.1 404 ")

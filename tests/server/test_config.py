@@ -33,7 +33,7 @@ def test_env_only(catalog) -> None:  # type: ignore[no-untyped-def]
     assert s.providers["bedrock"].aws is not None and s.providers["bedrock"].aws.region == "eu-west-1"
     assert s.providers["openai"].base_url == "http://127.0.0.1:1/v1" and not s.providers["openai"].configured
     assert s.server.host == "127.0.0.1" and s.server.port == 9090 and s.server.api_key is None
-    assert s.provider_order == ("anthropic", "bedrock", "gemini", "groq", "openai")
+    assert s.provider_order == ()  # no config: ties go by the catalog (the maker first), not by name
     assert "sk-ant-secret" not in repr(s.providers["anthropic"])
 
 
@@ -45,11 +45,24 @@ routes:                           # virtual models: try in order
   smart: {targets: [anthropic/claude-3-5-sonnet-20241022, openai/gpt-4o]}
 server: {max_body_mb: 32, api_key: ${VLLORA_API_KEY:-}}
 """)
-    s = load_settings(catalog, path, {"OPENAI_API_KEY": "sk-1"})
+    s = load_settings(catalog, path, {"OPENAI_API_KEY": "sk-1", "VLLORA_API_KEY": "gw-key"})
     assert s.providers["openai"].api_key == "sk-1" and s.providers["openai"].timeout_s == 60
     assert s.routes["smart"].targets == ("anthropic/claude-3-5-sonnet-20241022", "openai/gpt-4o")
-    assert s.server.api_key is None and s.server.max_body_mb == 32
+    assert s.server.api_key == "gw-key" and s.server.max_body_mb == 32
     assert s.provider_order[0] == "openai"
+
+
+@pytest.mark.parametrize(("text", "env"), [
+    ("server: {api_key: ${VLLORA_API_KEY:-}}\n", {}),  # as the docs once showed: unset -> empty -> open gateway
+    ("server: {max_body_mb: 32}\n", {"VLLORA_API_KEY": ""}),
+    ("server: {max_body_mb: 32}\n", {"VLLORA_API_KEY": "  "}),
+])
+def test_explicitly_empty_gateway_key_is_a_startup_error(tmp_path: Path, catalog, text: str,  # type: ignore[no-untyped-def]
+                                                         env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError, match="gateway key is set but empty"):
+        load_settings(catalog, write(tmp_path, text), env)
+    with pytest.raises(ConfigError, match="gateway key is set but empty"):
+        load_settings(catalog, None, {"VLLORA_API_KEY": ""})
 
 
 def test_minimal_file_is_valid(tmp_path: Path, catalog) -> None:  # type: ignore[no-untyped-def]

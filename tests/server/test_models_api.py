@@ -20,7 +20,7 @@ SECRET = "sk-very-secret-value"
 def make_client(environ: dict[str, str] | None = None, config: Path | None = None) -> TestClient[Any]:
     catalog = load_catalog(FIXTURE)
     settings = load_settings(catalog, config, environ or {})
-    return TestClient(create_app(settings, catalog))
+    return TestClient(create_app(settings, catalog), base_url="http://127.0.0.1")
 
 
 @pytest.fixture()
@@ -84,8 +84,8 @@ def test_get_one_model(client: TestClient[Any], path: str, provider: str, model_
 def test_bare_id_prefers_a_configured_provider() -> None:
     with make_client({"GROQ_API_KEY": "g"}) as c:
         assert c.get("/api/models/gpt-4o").json()["provider"] == "groq"
-    with make_client({}) as c:  # none configured: provider order (by name) decides
-        assert c.get("/api/models/gpt-4o").json()["provider"] == "groq"
+    with make_client({}) as c:  # none configured: the catalog order (the maker first)
+        assert c.get("/api/models/gpt-4o").json()["provider"] == "openai"
 
 
 def test_unknown_model_is_404_in_openai_shape(client: TestClient[Any]) -> None:

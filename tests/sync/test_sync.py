@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -265,3 +266,56 @@ def test_file_names(model_id: str, expected: str) -> None:
 @pytest.mark.parametrize("value", ["gpt-4o", "a:b", "no", "123", "meta-llama/x", "x y", "true", "null"])
 def test_scalars_round_trip_through_yaml(value: str) -> None:
     assert yaml.safe_load(f"k: {scalar(value)}")["k"] == value
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_unreachable_keyless_provider_is_skipped_unless_named(tmp_path: Path) -> None:
+    """Issue 16: `vllora sync --models` exited 1 on every machine without a running Ollama."""
+    reg = _registry(tmp_path)
+    ollama = ProviderSettings("ollama", "openai", f"http://127.0.0.1:{_closed_port()}/v1", needs_credentials=False)
+    with fake_server(_route) as (base, _):
+        report, err = _run(reg, _settings(base, ollama=ollama))
+        assert {o.provider: o.status for o in report.outcomes}["ollama"] == "skipped"
+        assert report.ok and "ollama: skipped, not reachable at http://127.0.0.1:" in err
+        named, err = _run(reg, _settings(base, ollama=ollama), only=["ollama"], dry_run=True)
+    assert [o.status for o in named.outcomes] == ["failed"] and not named.ok and "ollama: failed: ConnectError" in err
+
+
+def test_sync_never_writes_through_a_symlinked_model_folder(tmp_path: Path) -> None:
+    import os
+
+    from vllora.errors import VlloraError
+
+    reg = _registry(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.rmtree(reg / "models" / "anthropic")
+    os.symlink(elsewhere, reg / "models" / "anthropic")
+    with fake_server(_route) as (base, _), pytest.raises(VlloraError, match="symbolic link"):
+        _run(reg, _settings(base), only=["anthropic"])
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_sync_reads_registry_files_with_the_safe_loader(tmp_path: Path) -> None:
+    """A symlinked file is not read and an alias bomb is not expanded (the same rules as `vllora validate`)."""
+    import os
+
+    from vllora.sync.plan import existing_models
+
+    folder = tmp_path / "openai"
+    folder.mkdir()
+    (folder / "gpt-x.yaml").write_text("id: gpt-x\nname: X\ncapabilities: [chat]\n")
+    outside = tmp_path / "outside.yaml"
+    outside.write_text("id: from-outside\nname: X\ncapabilities: [chat]\n")
+    os.symlink(outside, folder / "linked.yaml")
+    bomb = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    bomb += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 6)]
+    (folder / "bomb.yaml").write_text("id: bomb\n" + "\n".join(bomb) + "\n")
+    assert sorted(existing_models(folder)) == ["gpt-x"]

@@ -9,7 +9,8 @@ order, models and providers sorted)::
       "vocabulary": {"capabilities": [...], "features": [...]},     # from schemas/model.schema.json enums
       "providers": [Provider, ...],        # sorted by id
       "models":    [Model, ...],           # sorted by (provider, id)
-      "index":     {"<key>": [i, ...]}     # key = id, alias or "provider/id" -> positions in "models"
+      "index":     {"<key>": [i, ...]}     # key = id, alias or "provider/id" -> positions in "models":
+                                           # the maker's own offering first, then resellers (``maker:``)
     }
 
 Provider = the provider file's fields (id, name, adapter, base_url, env, docs_url, ...) + "model_count".
@@ -20,7 +21,6 @@ unknown), ``status`` defaults to "active".
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +29,7 @@ from typing import Any
 
 Model = dict[str, Any]
 Provider = dict[str, Any]
+Offerings = frozenset[tuple[str, str]] | set[tuple[str, str]]  # (provider, model id) pairs
 
 ARTIFACT_PATH = Path(__file__).with_name("catalog.json")
 
@@ -66,7 +67,9 @@ class Catalog:
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Catalog:
-        return cls.from_data(json.loads(raw))
+        import msgspec  # twice as fast as json.loads on the 1.6 MB artifact; same plain dicts and lists
+
+        return cls.from_data(msgspec.json.decode(raw))
 
     @classmethod
     def load(cls, path: Path | None = None) -> Catalog:
@@ -212,6 +215,7 @@ def artifact_data(
     providers: Iterable[Provider],
     models: Iterable[Model],
     vocabulary: Mapping[str, list[str]] | None = None,
+    resold: Offerings = frozenset(),
 ) -> dict[str, Any]:
     """The artifact's JSON object (see the module docstring). ``vllora.catalog.build`` serialises it."""
     ordered = sorted(models, key=lambda m: (m["provider"], m["id"]))
@@ -224,8 +228,17 @@ def artifact_data(
         "vocabulary": dict(vocabulary or {}),
         "providers": provs,
         "models": ordered,
-        "index": build_index(ordered),
+        "index": makers_first(build_index(ordered), ordered, resold),
     }
+
+
+def makers_first(index: dict[str, list[int]], models: list[Model], resold: Offerings) -> dict[str, list[int]]:
+    """Under each key, the maker's own offering before resold ones (model files with ``maker:``, providers
+    with ``resells: true``), so a bare id reaches its maker unless the config orders otherwise."""
+    if resold:
+        for positions in index.values():
+            positions.sort(key=lambda i: ((models[i]["provider"], models[i]["id"]) in resold, i))
+    return index
 
 
 def models_payload(models: Iterable[Model]) -> dict[str, list[Model]]:

@@ -3,14 +3,18 @@
 Per file: ``yaml_syntax`` (in the loader) and ``schema`` (JSON Schema 2020-12, strict). Across files:
 ``provider_id_matches_filename``, ``id_matches_filename``, ``provider_file_exists``, ``duplicate_id``,
 ``alias_collision``, ``successor_exists``, ``price_ceiling``, ``context_window_required``,
-``pricing_required``, ``limits_consistent``. Curated files are those without a ``sync:`` block; files
+``pricing_required``, ``limits_consistent``, and, when ``vllora validate`` passes today's date, ``lifecycle``
+(``retirement_date`` in the past means ``status: retired``; ``deprecation_date``, the announcement, comes
+first). Curated files are those without a ``sync:`` block; files
 written by ``vllora sync`` may lack facts the provider's API does not give.
 """
 
 from __future__ import annotations
 
+import calendar
 import difflib
 from collections.abc import Iterable, Mapping
+from datetime import date
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -90,9 +94,17 @@ def _explain(doc: Document, error: ValidationError) -> list[Problem]:
         return [doc.problem(pointer, f"must be <= {error.validator_value} (got {_show(error.instance)})", "schema")]
     if kind == "pattern":
         desc = schema.get("description") or f"the pattern {error.validator_value}"
-        if "https?" in str(error.validator_value):
-            desc = "an http(s) URL"
-        elif "A-Z" in str(error.validator_value):
+        pattern = str(error.validator_value)
+        if "https?" in pattern:
+            desc = "an http(s):// URL with a host name (no spaces, quotes or angle brackets)"
+        elif "@" in pattern:
+            desc = ("an id of ASCII letters, digits and . _ : / @ ~ - starting with a letter, digit, @ or ~ (no spaces, "
+                    "no invisible or direction-changing characters)")
+        elif "\\r\\n" in pattern:
+            desc = "a header value: CR, LF and NUL are not allowed"
+        elif "|~" in pattern:
+            desc = "an HTTP header name (letters, digits and !#$%&'*+.^_`|~-)"
+        elif "A-Z" in pattern:
             desc = "an environment variable name in UPPER_SNAKE_CASE"
         return [doc.problem(pointer, f"{_show(error.instance)} is not {desc}", "schema")]
     if kind == "uniqueItems":
@@ -102,6 +114,8 @@ def _explain(doc: Document, error: ValidationError) -> list[Problem]:
                                      f"{'y' if error.validator_value == 1 else 'ies'}", "schema")]
     if kind == "minLength":
         return [doc.problem(pointer, "must not be empty", "schema")]
+    if kind == "maxLength":
+        return [doc.problem(pointer, f"is longer than {error.validator_value} characters; shorten it", "schema")]
     if kind in ("oneOf", "anyOf"):
         return [doc.problem(pointer, f"{_show(error.instance)} is not valid here: write a string or a list of "
                                      "strings as the schema describes", "schema")]
@@ -200,4 +214,46 @@ def provider_folder_problems(docs: list[Document], provider: str, has_provider_f
             hint = _suggest(successor, ids)
             out.append(doc.problem("/successor", f"successor {successor!r} is not a model of {provider!r}; "
                                                  f"{hint}name an existing id", "successor_exists"))
+    return out
+
+
+# --- lifecycle --------------------------------------------------------------------------------------
+
+
+def _day(value: Any, *, last: bool) -> date | None:
+    """A registry date (YYYY-MM-DD or YYYY-MM) as a date; a bare month is its first or its last day."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parts = [int(p) for p in value.split("-")]
+        if len(parts) == 2:
+            day = calendar.monthrange(parts[0], parts[1])[1] if last else 1
+            return date(parts[0], parts[1], day)
+        return date(parts[0], parts[1], parts[2])
+    except (ValueError, IndexError):
+        return None
+
+
+def lifecycle_problems(doc: Document, today: date) -> list[Problem]:
+    """One meaning per date: ``deprecation_date`` is when the end was announced, ``retirement_date`` when the
+    model shuts down. A retirement date on or before ``today`` means ``status: retired``."""
+    m = doc.value if isinstance(doc.value, dict) else {}
+    out: list[Problem] = []
+    status = m.get("status", "active")
+    retired_on = _day(m.get("retirement_date"), last=True)
+    if retired_on is not None and retired_on <= today and status != "retired":
+        out.append(doc.problem("/status" if "status" in m else "/retirement_date",
+                               f"retirement_date {m['retirement_date']} is not after today ({today.isoformat()}) but "
+                               f"status is {status!r}: set `status: retired` (or correct the date)", "lifecycle"))
+    first_day = _day(m.get("retirement_date"), last=False)
+    if status == "retired" and first_day is not None and first_day > today:
+        out.append(doc.problem("/status", f"status is 'retired' but retirement_date {m['retirement_date']} is after "
+                                          f"today ({today.isoformat()}): set `status: deprecated` until that day",
+                               "lifecycle"))
+    announced = _day(m.get("deprecation_date"), last=False)
+    if announced is not None and retired_on is not None and announced > retired_on:
+        out.append(doc.problem("/deprecation_date", f"deprecation_date {m['deprecation_date']} is after "
+                                                    f"retirement_date {m['retirement_date']}: deprecation_date is "
+                                                    "when the end was announced, retirement_date when the model "
+                                                    "shuts down; swap or correct them", "lifecycle"))
     return out

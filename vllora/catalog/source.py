@@ -19,13 +19,19 @@ SOURCE_SCHEMAS = ARTIFACT_PATH.parents[2] / "schemas"
 
 
 def _newest_mtime(*roots: Path) -> float:
+    """Newest mtime of the .yaml/.json files and folders under ``roots`` (os.scandir: one stat per entry)."""
     newest = 0.0
-    for root in roots:
-        for dirpath, _dirs, files in os.walk(root):
-            for name in files:
-                if name.endswith((".yaml", ".json")):
-                    newest = max(newest, os.stat(os.path.join(dirpath, name)).st_mtime)
-            newest = max(newest, os.stat(dirpath).st_mtime)  # a deleted file changes its folder
+    stack = [str(root) for root in roots if root.is_dir()]
+    while stack:
+        folder = stack.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir():
+                    if not entry.is_symlink():  # like os.walk: symlinked folders are not entered
+                        stack.append(entry.path)
+                elif entry.name.endswith((".yaml", ".json")):
+                    newest = max(newest, entry.stat().st_mtime)
+        newest = max(newest, os.stat(folder).st_mtime)  # a deleted file changes its folder
     return newest
 
 

@@ -18,7 +18,9 @@ def command(out_dir: Path, check: bool, registry: Path | None) -> None:
     """Generate the model catalog pages (docs/models/) and the CLI reference (docs/cli.md).
 
     Output is deterministic, so CI can run `vllora docs --check` and fail when a
-    committed page is stale.
+    committed page is stale. Symbolic links in the output are refused (never
+    written through), and only pages that carry the generated-page marker are
+    ever deleted.
 
     \b
     Examples:
@@ -28,7 +30,7 @@ def command(out_dir: Path, check: bool, registry: Path | None) -> None:
     """
     from vllora.catalog.source import load_catalog
     from vllora.cli import cli
-    from vllora.docs.render import render_all
+    from vllora.docs.render import GENERATED_MARKER, render_all
     from vllora.errors import VlloraError
 
     try:
@@ -36,10 +38,16 @@ def command(out_dir: Path, check: bool, registry: Path | None) -> None:
     except VlloraError as exc:
         raise click.ClickException(exc.message) from None
     pages = render_all(catalog, cli)
+    links = _links(out_dir, pages)
+    if links:
+        raise click.ClickException(
+            "refusing to write through symbolic links (they may point outside the docs): "
+            + ", ".join(str(p) for p in links) + "; replace each with a real folder or file")
     managed = {p for p in pages if p.startswith("models/")}
     stale_extra = sorted(
         str(p.relative_to(out_dir)) for p in (out_dir / "models").glob("*")
-        if p.is_file() and str(p.relative_to(out_dir)) not in managed
+        if p.is_file() and not p.is_symlink() and str(p.relative_to(out_dir)) not in managed
+        and GENERATED_MARKER in _first_line(p)
     ) if (out_dir / "models").is_dir() else []
 
     if check:
@@ -65,6 +73,21 @@ def command(out_dir: Path, check: bool, registry: Path | None) -> None:
     for rel in stale_extra:
         (out_dir / rel).unlink()
     click.echo(f"{len(pages)} pages rendered into {out_dir}/ ({written} changed, {len(stale_extra)} removed)")
+
+
+def _links(out_dir: Path, pages: dict[str, str]) -> list[Path]:
+    """The output folder, its ``models/`` and every page path that is a symbolic link (dangling ones too)."""
+    candidates = [out_dir, out_dir / "models", *(out_dir / rel for rel in pages)]
+    candidates += [p for p in (out_dir / "models").glob("*")] if (out_dir / "models").is_dir() else []
+    return sorted({p for p in candidates if p.is_symlink()})
+
+
+def _first_line(path: Path) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.readline(400)
+    except OSError:
+        return ""
 
 
 def _read(path: Path) -> str | None:

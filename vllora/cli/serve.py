@@ -47,7 +47,7 @@ def command(host: str | None, port: int | None, config: Path | None, registry: P
                         stream=sys.stderr)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
-        app = build(config, registry)
+        app = build(config, registry, host)
     except RegistryInvalid as exc:
         for p in exc.problems:
             click.echo(p.format_text(), err=True)
@@ -70,6 +70,15 @@ def command(host: str | None, port: int | None, config: Path | None, registry: P
         + (f" | not configured: {', '.join(missing)}" if missing else ""),
         err=True,
     )
+    if not settings.server.api_key and not _loopback(host):
+        click.echo(f"warning: binding {host} without VLLORA_API_KEY: anyone who can reach this address can use "
+                   "every configured provider credential and run up the bill; set VLLORA_API_KEY", err=True)
+    if not _loopback(host) and "*" not in settings.server.allowed_hosts:
+        from vllora.server.middleware import allowed_hosts
+
+        names = ", ".join(sorted(allowed_hosts(settings.server) or ()))
+        click.echo(f"note: requests must name one of these hosts in Host: {names}; list the names clients use in "
+                   "server.allowed_hosts (or [\"*\"] for any)", err=True)
     import uvicorn
 
     from vllora.server.protocol import HeaderDeadlineProtocol
@@ -81,6 +90,7 @@ def command(host: str | None, port: int | None, config: Path | None, registry: P
     if workers > 1:
         os.environ["VLLORA_CONFIG"] = str(config.resolve()) if config else ""
         os.environ["VLLORA_REGISTRY"] = str(registry.resolve()) if registry else ""
+        os.environ["VLLORA_HOST"] = host
         uvicorn.run("vllora.server.asgi:app_factory", factory=True, workers=workers, **options)  # type: ignore[arg-type]
     else:
         server = _graceful_server_class()(uvicorn.Config(app, **options))  # type: ignore[arg-type]
@@ -136,6 +146,15 @@ def _refuse_unshared_limits(settings: Any, workers: int) -> None:
     if limited:
         _fail(f"--workers {workers} with keys that have budgets or rate limits needs shared counters: set redis_url "
               "(or VLLORA_REDIS_URL), or run one worker; each worker would otherwise allow the full limit on its own")
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _fail(message: str) -> None:

@@ -12,7 +12,9 @@ import click
 @click.argument("registry_dir", required=False, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "github"]), default="text", show_default=True,
               help="github prints ::error annotations for pull requests.")
-def command(registry_dir: Path | None, fmt: str) -> None:
+@click.option("--today", "today", metavar="YYYY-MM-DD", default=None,
+              help="Date the lifecycle rule compares retirement_date with (default: the current date).")
+def command(registry_dir: Path | None, fmt: str, today: str | None) -> None:
     """Validate REGISTRY_DIR (default: ./registry) against schemas/ and the cross-file rules.
 
     Every problem is printed as `path/to/file.yaml:LINE:COL: /json/pointer: message`, all of
@@ -23,7 +25,10 @@ def command(registry_dir: Path | None, fmt: str) -> None:
       vllora validate                       # ./registry
       vllora validate path/to/registry
       vllora validate --format github       # annotations on a pull request
+      vllora validate --today 2027-01-01    # which models will be past their retirement_date
     """
+    import datetime
+
     from vllora.catalog.build import compile_registry
     from vllora.errors import VlloraError
 
@@ -33,7 +38,12 @@ def command(registry_dir: Path | None, fmt: str) -> None:
                    "registry/`)", err=True)
         sys.exit(2)
     try:
-        data, problems = compile_registry(registry)
+        day = datetime.date.fromisoformat(today) if today else datetime.date.today()
+    except ValueError:
+        click.echo(f"error: --today {today!r} is not a date: write YYYY-MM-DD, e.g. --today 2026-01-31", err=True)
+        sys.exit(2)
+    try:
+        data, problems = compile_registry(registry, today=day)
     except VlloraError as exc:
         click.echo(f"error: {exc.message}", err=True)
         sys.exit(2)

@@ -43,3 +43,16 @@ def price_pair(pricing: Mapping[str, Any] | None) -> str:
 def cell(value: str) -> str:
     """Escape a value for a Markdown table cell."""
     return value.replace("|", "\\|").replace("\n", " ")
+
+
+def md(value: Any) -> str:
+    """Free text from YAML (names, notes) made inert in Markdown: raw HTML and link syntax are escaped, so a
+    contributor's ``<script>``, ``<img onerror>`` or ``[x](javascript:...)`` renders as the text it is."""
+    out = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return out.replace("[", "\\[").replace("]", "\\]")
+
+
+def script_json(data: str) -> str:
+    """JSON made safe inside ``<script type="application/json">``: no ``<``, ``>`` or ``&`` appear raw, so no
+    string (``</script>``, ``<!--<script>``) can end the element or switch the HTML parser's state."""
+    return data.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")

@@ -275,19 +275,14 @@ class KeyGate:
         await send({"type": "http.response.body", "body": body})
 
 
-_OPENAI_TYPES = {401: "authentication_error", 403: "permission_error", 408: "invalid_request_error",
-                 413: "invalid_request_error", 429: "rate_limit_error", 503: "server_error"}
-_ANTHROPIC_TYPES = {401: "authentication_error", 403: "permission_error", 408: "timeout_error",
-                    413: "request_too_large", 429: "rate_limit_error", 503: "overloaded_error"}
-
-
 def error_body(path: str, status: int, message: str, code: str) -> bytes:
     """The error in the shape of the route's surface: Anthropic's on /v1/messages, OpenAI's elsewhere."""
-    if path.startswith("/v1/messages"):
-        return msgspec.json.encode({"type": "error", "error": {"type": _ANTHROPIC_TYPES.get(status, "api_error"),
-                                                               "message": message}})
-    return msgspec.json.encode({"error": {"message": message, "type": _OPENAI_TYPES.get(status, "invalid_request_error"),
-                                          "param": None, "code": code}})
+    from vllora.errors import RequestError, _type_for_status
+    from vllora.server.exceptions import error_bytes
+
+    err = RequestError(message, status=status, code=code)
+    err.type = _type_for_status(status)
+    return error_bytes(path, err)
 
 
 def _replay(body: bytes, receive: Any) -> Any:

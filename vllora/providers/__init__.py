@@ -10,6 +10,7 @@ import importlib
 from functools import cache
 
 from vllora.providers.base import Adapter
+from vllora.providers.credentials import CredentialSpec
 
 # protocol name -> module path (imported lazily so the CLI stays fast)
 ADAPTERS: dict[str, str] = {
@@ -17,6 +18,8 @@ ADAPTERS: dict[str, str] = {
     "anthropic": "vllora.providers.anthropic",
     "gemini": "vllora.providers.gemini",
     "bedrock": "vllora.providers.bedrock",
+    "azure": "vllora.providers.azure",
+    "vertex": "vllora.providers.vertex",
 }
 
 
@@ -29,3 +32,16 @@ def get_adapter(protocol: str) -> Adapter:
         raise KeyError(f"unknown adapter {protocol!r}; known: {', '.join(sorted(ADAPTERS))}") from None
     adapter: Adapter = importlib.import_module(module).ADAPTER
     return adapter
+
+
+@cache
+def credential_spec(protocol: str) -> CredentialSpec:
+    """The credential fields a protocol's module declares (``CREDENTIALS``); a plain API key when it declares none."""
+    from vllora.providers.credentials import API_KEY
+
+    try:
+        module = ADAPTERS[protocol]
+    except KeyError:
+        raise KeyError(f"unknown adapter {protocol!r}; known: {', '.join(sorted(ADAPTERS))}") from None
+    spec: CredentialSpec = getattr(importlib.import_module(module), "CREDENTIALS", API_KEY)
+    return spec

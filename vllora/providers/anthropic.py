@@ -10,6 +10,7 @@ indexes counting tool calls only.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -17,6 +18,7 @@ import msgspec
 from vllora.errors import CapabilityNotSupported, UpstreamProtocolError, UpstreamStatusError
 from vllora.providers import messages as msgs
 from vllora.providers.base import JSON, Target, UpstreamRequest, UpstreamResponse
+from vllora.providers.credentials import API_KEY
 from vllora.providers.openai import retry_after
 from vllora.providers.openai_shapes import (
     ChunkStream,
@@ -49,8 +51,15 @@ def _image_block(part: msgs.Part) -> JSON:
     raise msgs.InvalidRequest("image URLs must be data: or http(s): URLs", param=part.param)
 
 
+def _cached(block: JSON, part: msgs.Part) -> JSON:
+    if part.cache:
+        block["cache_control"] = {"type": "ephemeral"}
+    return block
+
+
 def _blocks(content: Any, param: str) -> list[JSON]:
-    return [{"type": "text", "text": p.text} if p.kind == "text" else _image_block(p) for p in msgs.parts(content, param)]
+    return [_cached({"type": "text", "text": p.text} if p.kind == "text" else _image_block(p), p)
+            for p in msgs.parts(content, param)]
 
 
 def convert_messages(messages: list[JSON]) -> list[JSON]:
@@ -111,10 +120,17 @@ def build_request(body: JSON, target: Target) -> JSON:
         "max_tokens": max_tokens(body) or target.max_output_tokens or DEFAULT_MAX_TOKENS,
         "messages": convert_messages(messages),
     }
-    system = msgs.system_text(messages)
-    if system:
-        out["system"] = system
-    if isinstance(body.get("temperature"), int | float):
+    system_parts = msgs.system_parts(messages)
+    if any(p.cache for p in system_parts):  # cache markers need system blocks
+        out["system"] = [_cached({"type": "text", "text": p.text}, p) for p in system_parts]
+    else:
+        system = msgs.system_text(messages)
+        if system:
+            out["system"] = system
+    budget = msgs.thinking_budget(body, out["max_tokens"])
+    if budget is not None:  # thinking allows neither a temperature nor a top_p below 0.95
+        out["thinking"] = {"type": "enabled", "budget_tokens": budget}
+    elif isinstance(body.get("temperature"), int | float):
         out["temperature"] = min(float(body["temperature"]), 1.0)
     elif isinstance(body.get("top_p"), int | float):
         out["top_p"] = body["top_p"]
@@ -138,6 +154,23 @@ def _headers(target: Target) -> dict[str, str]:
     if target.provider.api_key:
         headers["x-api-key"] = target.provider.api_key
     return headers
+
+
+PASSED_HEADERS = ("anthropic-version", "anthropic-beta")  # the client's, passed on by the Messages API routes
+
+
+def native_headers(target: Target, client_headers: Mapping[str, str]) -> dict[str, str]:
+    headers = _headers(target)
+    for name in PASSED_HEADERS:
+        value = client_headers.get(name)
+        if value:
+            headers[name] = value
+    return headers
+
+
+def native_body(raw: bytes, body: JSON, target: Target) -> bytes:
+    """The client's bytes as they are, unless the catalog id differs from the upstream id."""
+    return raw if body.get("model") == target.model else _encode({**body, "model": target.model})
 
 
 # --- response ----------------------------------------------------------------------------------------
@@ -219,6 +252,7 @@ class AnthropicStream(ChunkStream):
                     return []
                 idx = len(self.tool_index)
                 self.tool_index[obj["index"]] = idx
+                self._tool_started(idx)
                 return [self._chunk({"tool_calls": [{"index": idx, "id": block["id"], "type": "function",
                                                      "function": {"name": block["name"], "arguments": ""}}]})]
             return []
@@ -233,6 +267,9 @@ class AnthropicStream(ChunkStream):
                     return [self._chunk({"content": fragment})] if fragment else []
                 tool_idx = self.tool_index.get(obj.get("index", -1))
                 if tool_idx is None:
+                    return []
+                self._tool_args(tool_idx, fragment)
+                if not fragment:
                     return []
                 return [self._chunk({"tool_calls": [{"index": tool_idx, "function": {"arguments": fragment}}]})]
             if dtype == "thinking_delta":
@@ -280,6 +317,7 @@ class AnthropicStream(ChunkStream):
 
 class AnthropicAdapter:
     name = "anthropic"
+    cache_markers = True  # honours ``cache_control`` on chat content parts (Messages API clients send them)
 
     def chat_request(self, body: JSON, target: Target, raw: bytes | None = None) -> UpstreamRequest:
         payload = build_request(body, target)
@@ -297,6 +335,24 @@ class AnthropicAdapter:
 
     def chat_stream(self, target: Target, body: JSON) -> AnthropicStream:
         return AnthropicStream(target, body)
+
+    def native_request(self, surface: str, raw: bytes, body: JSON, target: Target,
+                       client_headers: Mapping[str, str]) -> UpstreamRequest:
+        if surface != "messages":
+            raise CapabilityNotSupported(f"Anthropic does not serve the {surface} API", param="model")
+        return UpstreamRequest("POST", f"{target.provider.base_url}/v1/messages", native_headers(target, client_headers),
+                               native_body(raw, body, target), stream=bool(body.get("stream")))
+
+    def count_tokens_request(self, raw: bytes, body: JSON, chat: JSON, target: Target,
+                             client_headers: Mapping[str, str]) -> UpstreamRequest:
+        return UpstreamRequest("POST", f"{target.provider.base_url}/v1/messages/count_tokens",
+                               native_headers(target, client_headers), native_body(raw, body, target))
+
+    def count_tokens_response(self, resp: UpstreamResponse, target: Target) -> int:
+        try:
+            return int(_decode(resp.body)["input_tokens"])
+        except (msgspec.DecodeError, KeyError, TypeError, ValueError):
+            raise UpstreamProtocolError("Anthropic's token count was not {\"input_tokens\": N}") from None
 
     def map_error(self, resp: UpstreamResponse, target: Target) -> Exception:
         etype, message = None, ""
@@ -327,3 +383,4 @@ class AnthropicAdapter:
 
 
 ADAPTER = AnthropicAdapter()
+CREDENTIALS = API_KEY  # one secret: the provider file's env api_key

@@ -38,6 +38,8 @@ class Target:
     provider: ProviderSettings
     model: str  # upstream model id, e.g. "claude-3-5-sonnet-20241022" or "anthropic.claude-...-v2:0"
     info: Mapping[str, Any] | None = None  # the catalog's Model object, None when not in the registry
+    # request-time credentials minted outside the adapter (an OAuth2 access token, a project id); never logged
+    auth: Mapping[str, str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def pricing(self) -> Mapping[str, Any] | None:
@@ -75,6 +77,20 @@ class StreamTranslator(Protocol):
     def close(self) -> list[bytes]:
         """Upstream EOF: the finish chunk, the usage chunk if requested, then ``data: [DONE]``."""
         ...
+
+
+class TokenCounter(Protocol):
+    """Optional: an adapter whose provider can count a request's input tokens (``/v1/messages/count_tokens``).
+
+    ``raw``/``body`` are the client's Messages request (Anthropic forwards them), ``chat`` the same request in
+    the internal chat shape (Gemini ``countTokens``, Bedrock ``CountTokens`` translate it). Adapters without
+    these methods make count_tokens a 400 that names the model.
+    """
+
+    def count_tokens_request(self, raw: bytes, body: JSON, chat: JSON, target: Target,
+                             client_headers: Mapping[str, str]) -> UpstreamRequest: ...
+
+    def count_tokens_response(self, resp: UpstreamResponse, target: Target) -> int: ...
 
 
 class Adapter(Protocol):

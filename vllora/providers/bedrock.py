@@ -10,6 +10,7 @@ its exception frames become errors. Embeddings and images use InvokeModel (``bed
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -20,6 +21,7 @@ from vllora.errors import InvalidRequest, UpstreamProtocolError, UpstreamStatusE
 from vllora.providers import bedrock_invoke
 from vllora.providers import messages as msgs
 from vllora.providers.base import JSON, Target, UpstreamRequest, UpstreamResponse
+from vllora.providers.credentials import CredentialSpec
 from vllora.providers.eventstream import EventStreamDecoder
 from vllora.providers.openai import retry_after
 from vllora.providers.openai_shapes import (
@@ -40,6 +42,13 @@ STREAM_ERRORS = {"throttlingException": 429, "modelStreamErrorException": 502, "
 STATUS_MAP = {408: 504, 424: 502}
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.decode
+COUNTABLE = ("messages", "system", "toolConfig", "additionalModelRequestFields")  # CountTokens takes these
+CACHE_POINT: JSON = {"cachePoint": {"type": "default"}}
+
+
+def claude(model: str) -> bool:
+    """Anthropic's models on Bedrock (``anthropic.claude-...``, or behind an inference profile ``us.anthropic...``)."""
+    return model.startswith("anthropic.") or ".anthropic." in model
 
 
 def model_url(target: Target, action: str) -> str:
@@ -75,8 +84,12 @@ def convert_messages(messages: list[JSON]) -> tuple[list[JSON], bool]:
         if role in ("system", "developer"):
             continue
         if role == "user":
-            msgs.append_turn(out, "user", [{"text": p.text} if p.kind == "text" else _image(p)
-                                           for p in msgs.parts(m.get("content"), f"messages[{i}].content")])
+            blocks_in: list[JSON] = []
+            for p in msgs.parts(m.get("content"), f"messages[{i}].content"):
+                blocks_in.append({"text": p.text} if p.kind == "text" else _image(p))
+                if p.cache:
+                    blocks_in.append(CACHE_POINT)
+            msgs.append_turn(out, "user", blocks_in)
         elif role == "assistant":
             text = msgs.content_text(m.get("content"), f"messages[{i}].content")
             blocks: list[JSON] = [{"text": text}] if text else []
@@ -132,16 +145,25 @@ def build_request(body: JSON, target: Target) -> JSON:
     msgs.reject_n(body, "Bedrock")
     messages, history_tools = convert_messages(body["messages"])
     out: JSON = {"messages": messages}
-    system = msgs.system_text(body["messages"])
-    if system:
-        out["system"] = [{"text": system}]
+    system_parts = msgs.system_parts(body["messages"])
+    if any(p.cache for p in system_parts):  # a cache point after each marked block
+        out["system"] = [b for p in system_parts for b in ([{"text": p.text}, CACHE_POINT] if p.cache else [{"text": p.text}])]
+    else:
+        system = msgs.system_text(body["messages"])
+        if system:
+            out["system"] = [{"text": system}]
     inference: JSON = {}
     limit = max_tokens(body)
     if limit:
         inference["maxTokens"] = limit
-    if isinstance(body.get("temperature"), int | float):
+    budget = msgs.thinking_budget(body, limit or target.max_output_tokens or 4096) if claude(target.model) else None
+    if budget is not None:  # Claude on Bedrock: thinking via additionalModelRequestFields, no temperature/top_p
+        out["additionalModelRequestFields"] = {"thinking": {"type": "enabled", "budget_tokens": budget}}
+        if not limit:
+            inference["maxTokens"] = target.max_output_tokens or 4096
+    elif isinstance(body.get("temperature"), int | float):
         inference["temperature"] = min(float(body["temperature"]), 1.0)
-    if isinstance(body.get("top_p"), int | float):
+    if isinstance(body.get("top_p"), int | float) and budget is None:
         inference["topP"] = body["top_p"]
     stop = msgs.stop_list(body)
     if stop:
@@ -238,6 +260,7 @@ class BedrockStream(ChunkStream):
                 self.json_blocks.add(block)
                 return []
             idx = self.tool_index[block] = len(self.tool_index)
+            self._tool_started(idx)
             return [self._chunk({"tool_calls": [{"index": idx, "id": use.get("toolUseId"), "type": "function",
                                                  "function": {"name": use.get("name"), "arguments": ""}}]})]
         if event == "contentBlockDelta":
@@ -250,6 +273,9 @@ class BedrockStream(ChunkStream):
                 if block in self.json_blocks:
                     return [self._chunk({"content": fragment})] if fragment else []
                 if block not in self.tool_index:
+                    return []
+                self._tool_args(self.tool_index[block], fragment)
+                if not fragment:
                     return []
                 return [self._chunk({"tool_calls": [{"index": self.tool_index[block], "function": {"arguments": fragment}}]})]
             if "reasoningContent" in delta and isinstance(delta["reasoningContent"].get("text"), str):
@@ -312,12 +338,24 @@ def map_error(resp: UpstreamResponse, target: Target) -> UpstreamStatusError:
 
 class BedrockAdapter:
     name = "bedrock"
+    cache_markers = True  # ``cache_control`` on chat content parts becomes a Converse ``cachePoint``
 
     def chat_request(self, body: JSON, target: Target, raw: bytes | None = None) -> UpstreamRequest:
         stream = bool(body.get("stream"))
         url = model_url(target, "converse-stream" if stream else "converse")
         accept = "application/vnd.amazon.eventstream" if stream else "application/json"
         return signed_request(target, url, _encode(build_request(body, target)), accept, stream)
+
+    def count_tokens_request(self, raw: bytes, body: JSON, chat: JSON, target: Target,
+                             client_headers: Mapping[str, str]) -> UpstreamRequest:
+        converse = {k: v for k, v in build_request(chat, target).items() if k in COUNTABLE}
+        return signed_request(target, model_url(target, "count-tokens"), _encode({"input": {"converse": converse}}))
+
+    def count_tokens_response(self, resp: UpstreamResponse, target: Target) -> int:
+        try:
+            return int(_decode(resp.body)["inputTokens"])
+        except (msgspec.DecodeError, KeyError, TypeError, ValueError):
+            raise UpstreamProtocolError("Bedrock's token count was not {\"inputTokens\": N}") from None
 
     def chat_response(self, resp: UpstreamResponse, target: Target, body: JSON) -> JSON:
         try:
@@ -349,3 +387,6 @@ class BedrockAdapter:
 
 
 ADAPTER = BedrockAdapter()
+# SigV4 keys (a pair, with an optional session token) or a Bedrock API key sent as a bearer token
+CREDENTIALS = CredentialSpec(fields=("access_key_id", "secret_access_key", "session_token", "api_key"),
+                             any_of=(("access_key_id", "secret_access_key"), ("api_key",)))

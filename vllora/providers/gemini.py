@@ -13,7 +13,9 @@ from __future__ import annotations
 import base64
 import contextlib
 import math
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 import msgspec
 
@@ -21,6 +23,7 @@ from vllora.cost import image_cost
 from vllora.errors import InvalidRequest, UpstreamProtocolError, UpstreamStatusError
 from vllora.providers import messages as msgs
 from vllora.providers.base import JSON, Target, UpstreamRequest, UpstreamResponse
+from vllora.providers.credentials import API_KEY
 from vllora.providers.embeddings import encode_vectors, text_inputs
 from vllora.providers.openai import retry_after
 from vllora.providers.openai_shapes import (
@@ -37,7 +40,7 @@ SIG = ".sig."
 FINISH = {"STOP": "stop", "MAX_TOKENS": "length", "RECITATION": "content_filter", "OTHER": "content_filter"}
 FILTERED = {"SAFETY", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "LANGUAGE", "IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT",
             "IMAGE_RECITATION", "IMAGE_OTHER", "NO_IMAGE"}
-EFFORT_BUDGET = {"minimal": 0, "low": 1024, "medium": 8192, "high": 24576}
+EFFORT_BUDGET = msgs.EFFORT_BUDGET  # reasoning_effort -> thinking tokens, shared with the Claude adapters
 ASPECT = {"1024x1024": "1:1", "1792x1024": "16:9", "1024x1792": "9:16", "1536x1024": "3:2", "1024x1536": "2:3"}
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.decode
@@ -171,7 +174,7 @@ def _headers(target: Target) -> dict[str, str]:
 
 
 def _url(target: Target, method: str) -> str:
-    return f"{target.provider.base_url}/v1beta/models/{target.model}:{method}"
+    return f"{target.provider.base_url}/v1beta/models/{quote(target.model, safe='')}:{method}"
 
 
 # --- response ----------------------------------------------------------------------------------------
@@ -316,6 +319,18 @@ class GeminiAdapter:
     def chat_stream(self, target: Target, body: JSON) -> GeminiStream:
         return GeminiStream(target, body)
 
+    def count_tokens_request(self, raw: bytes, body: JSON, chat: JSON, target: Target,
+                             client_headers: Mapping[str, str]) -> UpstreamRequest:
+        request = {"model": f"models/{target.model}", **build_request(chat, target)}
+        return UpstreamRequest("POST", _url(target, "countTokens"), _headers(target),
+                               _encode({"generateContentRequest": request}))
+
+    def count_tokens_response(self, resp: UpstreamResponse, target: Target) -> int:
+        try:
+            return int(_decode(resp.body)["totalTokens"])
+        except (msgspec.DecodeError, KeyError, TypeError, ValueError):
+            raise UpstreamProtocolError("Gemini's token count was not {\"totalTokens\": N}") from None
+
     def map_error(self, resp: UpstreamResponse, target: Target) -> Exception:
         try:
             data = _decode(resp.body)
@@ -386,3 +401,4 @@ def _json(resp: UpstreamResponse) -> JSON:
 
 
 ADAPTER = GeminiAdapter()
+CREDENTIALS = API_KEY  # one secret: the provider file's env api_key

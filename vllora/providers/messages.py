@@ -28,6 +28,7 @@ class Part:
     text: str = ""
     url: str = ""
     param: str = ""
+    cache: bool = False  # the part carried a ``cache_control`` marker (Anthropic / Bedrock Claude prompt caching)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,25 @@ def system_text(messages: list[JSON]) -> str | None:
              for i, m in enumerate(messages) if m.get("role") in ("system", "developer")]
     texts = [t for t in texts if t]
     return "\n\n".join(texts) if texts else None
+
+
+def system_parts(messages: list[JSON]) -> list[Part]:
+    """The text parts of all system and developer messages, in order (with their cache markers)."""
+    return [p for i, m in enumerate(messages) if m.get("role") in ("system", "developer")
+            for p in parts(m.get("content"), f"messages[{i}].content") if p.kind == "text"]
+
+
+EFFORT_BUDGET = {"minimal": 0, "low": 1024, "medium": 8192, "high": 24576}  # thinking tokens per reasoning_effort
+MIN_THINKING_BUDGET = 1024  # Anthropic's smallest budget_tokens
+
+
+def thinking_budget(body: JSON, max_output: int) -> int | None:
+    """Claude's ``budget_tokens`` for the chat body's ``reasoning_effort`` (below ``max_output``), None for no thinking."""
+    budget = EFFORT_BUDGET.get(str(body.get("reasoning_effort")))
+    if not budget:
+        return None
+    budget = min(budget, max_output - 1)
+    return budget if budget >= MIN_THINKING_BUDGET else None
 
 
 def content_text(content: Any, param: str) -> str:
@@ -68,13 +88,13 @@ def parts(content: Any, param: str) -> Iterator[Part]:
             if not isinstance(text, str):
                 raise InvalidRequest(f"{where}.text must be a string", param=f"{where}.text")
             if text:
-                yield Part("text", text=text, param=where)
+                yield Part("text", text=text, param=where, cache=isinstance(part.get("cache_control"), dict))
         elif kind == "image_url":
             image = part.get("image_url")
             url = image.get("url") if isinstance(image, dict) else image
             if not isinstance(url, str) or not url:
                 raise InvalidRequest(f"{where}.image_url.url must be a URL", param=f"{where}.image_url")
-            yield Part("image", url=url, param=f"{where}.image_url")
+            yield Part("image", url=url, param=f"{where}.image_url", cache=isinstance(part.get("cache_control"), dict))
         else:
             raise InvalidRequest(f"{where}.type {kind!r} is not supported by this provider (text, image_url)",
                                  param=f"{where}.type")

@@ -17,7 +17,9 @@ import msgspec
 from vllora.cost import image_cost
 from vllora.errors import CapabilityNotSupported, UpstreamProtocolError, UpstreamStatusError
 from vllora.providers.base import JSON, Target, UpstreamRequest, UpstreamResponse
+from vllora.providers.credentials import API_KEY
 from vllora.providers.openai_shapes import DONE_FRAME, with_cost
+from vllora.providers.sse import LineBuffer
 
 _decode = msgspec.json.decode
 _NULL_USAGE = re.compile(rb'"usage"\s*:\s*null')
@@ -62,17 +64,12 @@ class OpenAIStream:
 
     def __init__(self, target: Target) -> None:
         self.pricing = target.pricing
-        self.buffer = b""
+        self.frames = LineBuffer()  # linear-time split on blank lines, one frame capped at MAX_EVENT_BYTES
         self.done = False
 
     def feed(self, data: bytes) -> list[bytes]:
-        self.buffer += data
         out: list[bytes] = []
-        while True:
-            cut = self.buffer.find(b"\n\n")
-            if cut < 0:
-                break
-            frame, self.buffer = self.buffer[:cut], self.buffer[cut + 2:]
+        for frame in self.frames.feed(data, b"\n\n"):
             out.extend(self._frame(frame.replace(b"\r", b"")))
         return out
 
@@ -96,8 +93,8 @@ class OpenAIStream:
         return [frame + b"\n\n"]
 
     def close(self) -> list[bytes]:
-        out = self._frame(self.buffer.replace(b"\r", b"")) if self.buffer.strip() else []
-        self.buffer = b""
+        rest = self.frames.rest()
+        out = self._frame(rest.replace(b"\r", b"")) if rest.strip() else []
         if not self.done:
             self.done = True
             out.append(DONE_FRAME)
@@ -174,3 +171,4 @@ class OpenAIAdapter:
 
 
 ADAPTER = OpenAIAdapter()
+CREDENTIALS = API_KEY  # one secret: the provider file's env api_key

@@ -49,11 +49,16 @@ def usage(
     reasoning_tokens: int | None = None,
     pricing: Mapping[str, Any] | None = None,
 ) -> JSON:
-    """An OpenAI usage object (prompt includes cached, completion includes reasoning) with ``cost``."""
+    """An OpenAI usage object (prompt includes cached, completion includes reasoning) with ``cost``.
+
+    ``total_tokens`` is always prompt + completion, as OpenAI defines it; a provider's own total (``total_tokens``,
+    accepted and ignored) can differ, e.g. Bedrock's when cache tokens are counted separately.
+    """
+    del total_tokens
     out: JSON = {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
-        "total_tokens": total_tokens if total_tokens is not None else prompt_tokens + completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
     }
     details: JSON = {}
     if cached_tokens is not None:
@@ -154,13 +159,27 @@ class ChunkStream:
         self.model = model
         self.created: int = created if created is not None else now_s()
         self.want_usage = include_usage(body)
+        self.empty_args: list[int] = []  # tool calls (OpenAI index) that have had no argument text yet
+
+    def _tool_started(self, index: int) -> None:
+        self.empty_args.append(index)
+
+    def _tool_args(self, index: int, fragment: str) -> None:
+        if fragment and index in self.empty_args:
+            self.empty_args.remove(index)
 
     def _chunk(self, delta: JSON | None = None, finish: str | None = None) -> bytes:
         return sse_frame(chunk(id=self.id, model=self.model, created=self.created, delta=delta, finish_reason=finish))
 
     def _ending(self, finish: str, usage_obj: JSON) -> list[bytes]:
-        """The finish chunk, the usage chunk when the client asked for it, then the one ``[DONE]``."""
-        out = [self._chunk({}, finish)]
+        """The finish chunk, the usage chunk when the client asked for it, then the one ``[DONE]``.
+
+        A tool call whose provider sent only empty argument fragments (a tool without input) gets ``"{}"``, as
+        the non-streamed reply and OpenAI itself give: ``""`` is not JSON.
+        """
+        out = [self._chunk({"tool_calls": [{"index": i, "function": {"arguments": "{}"}}]}) for i in self.empty_args]
+        self.empty_args = []
+        out.append(self._chunk({}, finish))
         if self.want_usage:
             out.append(sse_frame(chunk(id=self.id, model=self.model, created=self.created, usage_obj=usage_obj,
                                        usage_only=True)))

@@ -21,11 +21,16 @@ from vllora.catalog import Catalog
 from vllora.errors import CapabilityNotSupported, InvalidRequest, ModelNotFound, ProviderNotConfigured, VlloraError
 from vllora.providers.base import Target, UpstreamRequest, UpstreamResponse
 from vllora.routing.preference import order_offerings
+from vllora.routing.refs import check_ref, header_value, upstream_id
 from vllora.routing.retry import delay_for, moves_on
+from vllora.routing.scrub import Scrubber
+from vllora.routing.tokens import TokenSources
 from vllora.routing.upstream import UpstreamClient
 from vllora.settings import Settings
 
 T = TypeVar("T")
+
+FAN_OUT = 16  # upstream requests in flight at once for one client request
 
 
 @dataclass(slots=True)
@@ -35,7 +40,7 @@ class Outcome:
     attempts: int
 
     def headers(self) -> dict[str, str]:
-        return {"x-vllora-target": f"{self.target.provider.id}/{self.target.model}",
+        return {"x-vllora-target": header_value(f"{self.target.provider.id}/{self.target.model}"),
                 "x-vllora-attempts": str(self.attempts)}
 
 
@@ -46,12 +51,15 @@ class Router:
         self.catalog = catalog
         self.upstream = upstream
         self.sleep = sleep
+        self.scrubber = Scrubber.from_settings(settings)
         self._turns = {name: itertools.count() for name in settings.routes}
+        self.tokens = TokenSources()
 
     # resolution -----------------------------------------------------------------------------------------
     def resolve(self, ref: Any, capability: str) -> list[Target]:
         if not isinstance(ref, str) or not ref:
             raise InvalidRequest("'model' must be a non-empty string", param="model")
+        check_ref(ref)
         if ref in self.settings.routes:
             targets = self._route_targets(ref, frozenset({ref}))
             route = self.settings.routes[ref]
@@ -74,7 +82,11 @@ class Router:
         offerings = self.catalog.find(ref)
         if offerings:
             best = order_offerings(offerings, self.settings)[0]
-            return Target(self.settings.providers[best["provider"]], best["id"], best)
+            prov = self.settings.providers[best["provider"]]
+            return Target(prov, upstream_id(ref, best, prov.region), best)
+        profile = self._profile_target(ref)
+        if profile is not None:
+            return profile
         provider, model = self.catalog.split_ref(ref)
         if provider is not None and provider in self.settings.providers:
             return Target(self.settings.providers[provider], model, None)
@@ -83,6 +95,18 @@ class Router:
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else \
             "; GET /v1/models lists them, and provider/model reaches models the registry does not list yet"
         raise ModelNotFound(f"model {ref!r} not found{hint}", param="model")
+
+    def _profile_target(self, ref: str) -> Target | None:
+        """``[provider/]<geo>.<model id>``: an inference profile the registry lists but has no alias for."""
+        provider, asked = self.catalog.split_ref(ref)
+        _, dot, base = asked.partition(".")
+        if not dot:
+            return None
+        offerings = self.catalog.find(f"{provider}/{base}" if provider else base)
+        for info in order_offerings(offerings, self.settings):
+            if asked in (info.get("inference_profiles") or {}).get("ids", ()):
+                return Target(self.settings.providers[info["provider"]], asked, info)
+        return None
 
     def _check(self, target: Target, capability: str, ref: str) -> Target:
         if target.info is not None and capability not in target.info["capabilities"]:
@@ -99,13 +123,18 @@ class Router:
                 f"provider {provider.id!r} has no credentials: set {names} (or configure it in --config)")
 
     async def send_all(self, target: Target, requests: list[UpstreamRequest]) -> list[UpstreamResponse]:
-        """Send one attempt's requests concurrently (Titan embeddings fan out); the first error wins."""
+        """Send one attempt's requests, ``FAN_OUT`` at a time (Titan embeddings fan out); the first error wins."""
         from vllora.providers import get_adapter
 
         provider = target.provider
-        responses = await asyncio.gather(*(
-            self.upstream.send(r, timeout_s=provider.timeout_s, connect_timeout_s=provider.connect_timeout_s)
-            for r in requests))
+        gate = asyncio.Semaphore(FAN_OUT)
+
+        async def send(r: UpstreamRequest) -> UpstreamResponse:
+            async with gate:
+                return await self.upstream.send(r, timeout_s=provider.timeout_s,
+                                                connect_timeout_s=provider.connect_timeout_s)
+
+        responses = await asyncio.gather(*(send(r) for r in requests))
         for resp in responses:
             if resp.status >= 400:
                 raise get_adapter(provider.adapter).map_error(resp, target)
@@ -122,10 +151,11 @@ class Router:
                 tries += 1
                 try:
                     self.require_credentials(target)
-                    value = await attempt(target)
+                    authorized = await self.tokens.authorize(target)
+                    value = await attempt(authorized)
                     return Outcome(value, target, attempts)
                 except VlloraError as exc:
-                    last = exc
+                    last = self.scrubber.error(exc)  # providers may echo the key they were sent
                     if isinstance(exc, ProviderNotConfigured):
                         break
                     wait = delay_for(tries, exc) if tries <= target.provider.max_retries else None

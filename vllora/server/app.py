@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient | None = None) -> Litestar:
     from vllora.server import routes_chat, routes_console, routes_embeddings_images, routes_keys, routes_models, routes_responses
     from vllora.server.exceptions import handle
-    from vllora.server.middleware import AccessLog
+    from vllora.server.middleware import front_door
+    from vllora.server.routes_messages import ROUTES as MESSAGES_ROUTES
     from vllora.server.wire import CatalogViews
 
     @asynccontextmanager
@@ -59,11 +60,12 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
         *routes_models.ROUTES,
         *routes_chat.ROUTES,
         *routes_embeddings_images.ROUTES,
+        *MESSAGES_ROUTES,
         *routes_console.ROUTES,
         *routes_keys.ROUTES,
         *routes_responses.ROUTES,
     ]
-    middleware: list[Any] = [AccessLog]
+    middleware: list[Any] = []
     app = Litestar(
         route_handlers=route_handlers,
         lifespan=[lifespan, routes_responses.lifespan],
@@ -76,11 +78,18 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
     from vllora.keys.gate import KeyGate, Policy
     from vllora.keys.service import pepper_for
 
-    gate = KeyGate(app.asgi_handler, master_key=settings.server.api_key, state=app.state, pepper=pepper_for(settings),
-                   max_body=int(settings.server.max_body_mb * 1024 * 1024),
-                   policy=Policy(settings.data.budget_policy, settings.data.rate_limit_policy))
-    app.asgi_handler = cast(Any, gate)  # before routing: every path is authenticated first (401 before 404)
-    app.state.key_gate = gate
+    gates: list[KeyGate] = []
+
+    def key_gate(inner: Any) -> Any:
+        gate = KeyGate(inner, master_key=settings.server.api_key, state=app.state, pepper=pepper_for(settings),
+                       max_body=int(settings.server.max_body_mb * 1024 * 1024),
+                       policy=Policy(settings.data.budget_policy, settings.data.rate_limit_policy))
+        gates.append(gate)
+        return gate
+
+    # before routing: Host and JSON checks, then keys (401 before 404), all logged
+    app.asgi_handler = front_door(app.asgi_handler, settings.server, auth=key_gate)
+    app.state.key_gate = gates[0]
     app.state.settings = settings
     app.state.catalog = catalog
     app.state.views = CatalogViews(catalog, settings)

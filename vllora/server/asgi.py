@@ -1,6 +1,6 @@
 """An ASGI factory for multi-worker serving: ``uvicorn vllora.server.asgi:app_factory --factory``.
 
-``vllora serve`` passes its options through ``VLLORA_CONFIG`` and ``VLLORA_REGISTRY`` so each worker
+``vllora serve`` passes its options through ``VLLORA_CONFIG``, ``VLLORA_REGISTRY`` and ``VLLORA_HOST`` so each worker
 process builds the same app. Importing this module does no work; the factory does.
 """
 
@@ -12,17 +12,23 @@ from pathlib import Path
 from litestar import Litestar
 
 
-def build(config: Path | None, registry: Path | None) -> Litestar:
+def build(config: Path | None, registry: Path | None, host: str | None = None) -> Litestar:
+    """The app; ``host`` (``--host``) overrides ``server.host``, which is also an accepted ``Host`` name."""
+    from dataclasses import replace
+
     from vllora.catalog.source import load_catalog
     from vllora.config import load_settings
     from vllora.server.app import create_app
 
     catalog = load_catalog(registry)
     settings = load_settings(catalog, config, os.environ)
+    if host:
+        settings = replace(settings, server=replace(settings.server, host=host))
     return create_app(settings, catalog)
 
 
 def app_factory() -> Litestar:
     config = os.environ.get("VLLORA_CONFIG") or None
     registry = os.environ.get("VLLORA_REGISTRY") or None
-    return build(Path(config) if config else None, Path(registry) if registry else None)
+    return build(Path(config) if config else None, Path(registry) if registry else None,
+                 os.environ.get("VLLORA_HOST") or None)

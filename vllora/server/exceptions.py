@@ -1,4 +1,4 @@
-"""The one exception handler: every error leaves the server in OpenAI's shape.
+"""The one exception handler: every error leaves the server in OpenAI's shape (Anthropic's on /v1/messages).
 
 ``VlloraError`` -> its status and ``to_openai()`` (429 and 503 keep ``Retry-After``); Litestar's own HTTP
 errors (404 route, 405, 400 validation, 413 body too large) -> the same shape; anything unexpected -> 500
@@ -30,6 +30,37 @@ def error_response(status: int, message: str, type_: str, code: str | None = Non
 
 
 def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    response = _handle(request, exc)
+    if request.url.path.startswith(ANTHROPIC_PATHS):
+        return _anthropic(response, exc)
+    return response
+
+
+ANTHROPIC_PATHS = ("/v1/messages",)
+
+
+def error_bytes(path: str, exc: VlloraError) -> bytes:
+    """An error answered outside the handler (ASGI middleware before routing) in the shape of ``path``'s surface."""
+    if path.startswith(ANTHROPIC_PATHS):
+        from vllora.messages_api.errors import anthropic_error
+
+        return _encode(anthropic_error(exc)[1])
+    return _encode(exc.to_openai())
+
+
+def _anthropic(response: Response[bytes], exc: Exception) -> Response[bytes]:
+    """The same error in Anthropic's shape: ``{"type": "error", "error": {"type", "message"}}``, 529 for overloaded."""
+    from vllora.messages_api.errors import anthropic_error, error_body
+
+    if isinstance(exc, VlloraError):
+        status, body = anthropic_error(exc)
+    else:
+        status = response.status_code or 500
+        body = error_body(status, str(msgspec.json.decode(response.content)["error"]["message"]))
+    return Response(_encode(body), status_code=status, media_type="application/json", headers=response.headers)
+
+
+def _handle(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     if isinstance(exc, VlloraError):
         headers = None
         if exc.retry_after is not None:

@@ -1,6 +1,17 @@
-"""Pure ASGI middleware: bearer auth (only installed when a key is set) and one access-log line per request.
+"""Pure ASGI middleware in front of routing: access log, Host check, bearer auth, JSON-only POST bodies.
 
-Both cost nearly nothing per request: no Request objects, no per-request formatting unless INFO is on.
+``front_door(app, server)`` wraps Litestar's ASGI handler (outside routing, so a path that matches no route is
+still authenticated first, 401 before 404, and still logged). Outermost first:
+
+- ``AccessLog``: ``METHOD path status ms`` at INFO; the path only (query strings may carry secrets), with
+  control and other non-printable characters escaped (no forged log lines, no terminal escapes).
+- ``HostCheck``: only the configured host names in ``Host`` (loopback names, ``server.host``,
+  ``server.allowed_hosts``; ``*`` disables): a web page reached by DNS rebinding gets 421.
+- ``BearerAuth`` (only when a key is set): every path but /health requires ``Authorization: Bearer <key>``.
+- ``JsonOnly``: a POST must say ``content-type: application/json`` (415 otherwise), so a browser page cannot
+  send a CORS "simple" ``text/plain`` request that bills the operator.
+
+All cost nearly nothing per request: no Request objects, no per-request formatting unless INFO is on.
 """
 
 from __future__ import annotations
@@ -8,21 +19,57 @@ from __future__ import annotations
 import hmac
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
 
-from vllora.errors import AuthenticationError
+from vllora.errors import AuthenticationError, RequestError
+from vllora.server.exceptions import error_bytes
+from vllora.settings import ServerSettings
 
 log = logging.getLogger("vllora.access")
 
 ASGIApp = Any
-_OPEN_PATHS = frozenset({"/health", "/"})  # the console's page and files hold no data; its API calls send the key
+_OPEN_PATHS = frozenset({"/health", "/"})  # / and /console/* are the console's files: no data in them
 _OPEN_PREFIXES = ("/console/",)
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+async def _reply(send: Any, status: int, body: bytes, extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            *extra]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _header(scope: dict[str, Any], name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return None
+
+
+def printable(text: str) -> str:
+    """``text`` safe for one log line: control characters (CR, LF, ESC, NUL, ...) as ``\\xNN`` / ``\\uNNNN``."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+                   for c in text)
+
+
+def host_name(value: bytes) -> str:
+    """The host part of a ``Host`` header, lower-case, without port or trailing dot."""
+    text = value.decode("latin-1").strip().lower()
+    if text.startswith("["):
+        end = text.find("]")
+        return text[:end + 1] if end > 0 else text
+    return text.rsplit(":", 1)[0].rstrip(".") if text.count(":") <= 1 else text
 
 
 class BearerAuth:
-    """Every route but /health and the console's static files requires ``Authorization: Bearer <key>`` (constant-time compare)."""
+    """Every path but /health requires ``Authorization: Bearer <key>`` (constant-time compare)."""
 
     def __init__(self, app: ASGIApp, api_key: str) -> None:
         self.app = app
@@ -34,23 +81,51 @@ class BearerAuth:
         if scope["type"] != "http" or scope["path"] in _OPEN_PATHS or scope["path"].startswith(_OPEN_PREFIXES):
             await self.app(scope, receive, send)
             return
-        given = b""
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                given = value
-                break
+        given = _header(scope, b"authorization") or b""
         if hmac.compare_digest(given, self.expected):
             await self.app(scope, receive, send)
             return
-        await send({"type": "http.response.start", "status": 401,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"www-authenticate", b"Bearer"),
-                                (b"content-length", str(len(self.denied)).encode())]})
-        await send({"type": "http.response.body", "body": self.denied})
+        await _reply(send, 401, self.denied, ((b"www-authenticate", b"Bearer"),))
+
+
+class HostCheck:
+    """Refuse a ``Host`` that is not one of ``allowed`` (421): DNS rebinding cannot reach a loopback gateway."""
+
+    def __init__(self, app: ASGIApp, allowed: frozenset[str]) -> None:
+        self.app = app
+        self.allowed = allowed
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            given = _header(scope, b"host")
+            if given is not None and host_name(given) not in self.allowed:
+                err = RequestError(f"Host {printable(given.decode('latin-1'))!r} is not served here; add the name to "
+                                   "server.allowed_hosts in the config", status=421, code="host_not_allowed")
+                await _reply(send, 421, error_bytes(scope["path"], err))
+                return
+        await self.app(scope, receive, send)
+
+
+class JsonOnly:
+    """A request body must be declared ``application/json`` (415 in OpenAI's error shape otherwise)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] in _BODY_METHODS:
+            given = (_header(scope, b"content-type") or b"").split(b";", 1)[0].strip().lower()
+            if given != b"application/json":
+                shown = printable(given.decode("latin-1")) if given else "none"
+                err = RequestError(f"content-type must be application/json (got {shown})", status=415,
+                                   code="unsupported_media_type")
+                await _reply(send, 415, error_bytes(scope["path"], err))
+                return
+        await self.app(scope, receive, send)
 
 
 class AccessLog:
-    """``METHOD path status ms`` at INFO; the path only (query strings may carry secrets)."""
+    """``METHOD path status ms`` at INFO; the path only (query strings may carry secrets), escaped."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -71,4 +146,72 @@ class AccessLog:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            log.info("%s %s %d %.1fms", scope["method"], scope["path"], status, (time.perf_counter() - start) * 1000)
+            log.info("%s %s %d %.1fms", printable(scope["method"]), printable(scope["path"]), status,
+                     (time.perf_counter() - start) * 1000)
+
+
+def allowed_hosts(server: ServerSettings) -> frozenset[str] | None:
+    """The ``Host`` names accepted, or None when ``server.allowed_hosts`` contains ``*`` (no check)."""
+    if "*" in server.allowed_hosts:
+        return None
+    names = {host_name(h.encode("latin-1")) for h in (server.host, *server.allowed_hosts)}
+    return frozenset(LOOPBACK_HOSTS | names)
+
+
+class Gate:
+    """Host check, bearer auth and JSON-only bodies in one pass over the headers (the per-request hot path).
+
+    Behaves exactly like ``HostCheck(BearerAuth(JsonOnly(app)))``: 421, then 401, then 415.
+    """
+
+    def __init__(self, app: ASGIApp, hosts: frozenset[str] | None, api_key: str | None) -> None:
+        self.app = app
+        self.hosts = hosts
+        self.host_check = HostCheck(app, hosts) if hosts is not None else None
+        self.auth = BearerAuth(app, api_key) if api_key else None
+        self.json_only = JsonOnly(app)
+        self._seen: dict[bytes, bool] = {}  # raw Host values already judged (bounded)
+
+    def _host_ok(self, raw: bytes) -> bool:
+        ok = self._seen.get(raw)
+        if ok is None:
+            ok = host_name(raw) in self.hosts  # type: ignore[operator]
+            if len(self._seen) < 1024:
+                self._seen[raw] = ok
+        return ok
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        host = auth = ctype = None
+        for name, value in scope["headers"]:
+            if name == b"host":
+                host = value
+            elif name == b"authorization":
+                auth = value
+            elif name == b"content-type":
+                ctype = value
+        if host is not None and self.hosts is not None and not self._host_ok(host):
+            await self.host_check(scope, receive, send)  # type: ignore[misc]
+            return
+        if self.auth is not None and scope["path"] not in _OPEN_PATHS and \
+                not hmac.compare_digest(auth or b"", self.auth.expected):
+            await self.auth(scope, receive, send)
+            return
+        if scope["method"] in _BODY_METHODS and \
+                (ctype or b"").split(b";", 1)[0].strip().lower() != b"application/json":
+            await self.json_only(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def front_door(app: ASGIApp, server: ServerSettings, auth: Callable[[ASGIApp], ASGIApp] | None = None) -> ASGIApp:
+    """Wrap Litestar's ASGI handler (before routing): the access log outside, then the ``Gate``.
+
+    ``auth`` wraps the app inside the Gate's Host and JSON checks and replaces its bearer check (the key gate,
+    ``vllora.keys.gate.KeyGate``: the master key, issued keys and their limits).
+    """
+    if auth is not None:
+        return AccessLog(Gate(auth(app), allowed_hosts(server), None))
+    return AccessLog(Gate(app, allowed_hosts(server), server.api_key))

@@ -1,9 +1,13 @@
-"""uvicorn's httptools protocol plus a deadline for request headers (slow-loris protection).
+"""uvicorn's httptools protocol plus a deadline and a size cap for request headers (slow-loris, huge headers).
 
 uvicorn times out idle keep-alive connections but not a client that opens a connection and trickles its
 request line and headers forever; the ASGI app never sees such a connection, so the guard has to live here.
 A connection whose headers are not complete ``HEADER_TIMEOUT_S`` after it opened (or after the previous
 response) is closed.
+
+Neither uvicorn nor httptools caps the request line and headers (httptools buffers an unterminated header
+whole): once more than ``MAX_HEADER_BYTES`` arrived without the end of the headers, the connection gets a 431
+in OpenAI's error shape and is closed. Counting is per read, so at most one read (256 KB) more is buffered.
 """
 
 from __future__ import annotations
@@ -14,14 +18,55 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 HEADER_TIMEOUT_S = 10.0
+MAX_HEADER_BYTES = 64 * 1024
+_431_BODY = (b'{"error":{"message":"the request line and headers are larger than 64 KB","type":"invalid_request_error",'
+             b'"param":null,"code":"request_header_fields_too_large"}}')
+_431 = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
+        b"content-length: " + str(len(_431_BODY)).encode() + b"\r\nconnection: close\r\n\r\n" + _431_BODY)
 
 
 class HeaderDeadlineProtocol(HttpToolsProtocol):
     header_timeout_s = HEADER_TIMEOUT_S
+    max_header_bytes = MAX_HEADER_BYTES
 
     def connection_made(self, transport: Any) -> None:
+        self._awaiting_headers = True
+        self._header_bytes = 0
+        self._parsed_bytes = 0
         super().connection_made(transport)
         self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        if self._awaiting_headers:
+            self._header_bytes += len(data)
+        super().data_received(data)
+        if self._awaiting_headers and self._header_bytes > self.max_header_bytes:
+            self._refuse()
+
+    def _refuse(self) -> None:
+        self._disarm()
+        if not self.transport.is_closing():
+            self.transport.write(_431)
+            self.transport.close()
+
+    def send_400_response(self, msg: str) -> None:
+        if self._parsed_bytes > self.max_header_bytes:  # raised from on_headers_complete below
+            self._refuse()
+        else:
+            super().send_400_response(msg)
+
+    def on_message_begin(self) -> None:
+        self._awaiting_headers = True
+        self._parsed_bytes = 0
+        super().on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        self._parsed_bytes += len(url)
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._parsed_bytes += len(name) + len(value) + 4
+        super().on_header(name, value)
 
     def _arm(self) -> None:
         self._header_deadline: asyncio.TimerHandle | None = self.loop.call_later(self.header_timeout_s, self._expire)
@@ -39,6 +84,10 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._disarm()
+        self._awaiting_headers = False
+        self._header_bytes = 0
+        if self._parsed_bytes > self.max_header_bytes:  # complete, but too large: stop parsing (-> 431 above)
+            raise ValueError("request headers too large")
         super().on_headers_complete()
 
     def on_response_complete(self) -> None:

@@ -9,17 +9,19 @@ the generator is closed and the upstream response with it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import msgspec
 from litestar import Request, post
+from litestar.background_tasks import BackgroundTask
 from litestar.response import Response, Stream
 
 from vllora.errors import InvalidRequest, RequestError, UpstreamProtocolError, VlloraError
 from vllora.providers.base import JSON
 from vllora.providers.openai_shapes import DONE_FRAME, error_frame
 from vllora.routing.router import Router
+from vllora.routing.scrub import Scrubber
 from vllora.server import chat_run
 from vllora.server.openapi_bodies import ChatOperation
 from vllora.server.schema_types import ERRORS
@@ -51,6 +53,8 @@ def decode_body(raw: bytes) -> JSON:
         raise InvalidRequest(f"invalid JSON body: {exc}") from None
     except RecursionError:
         raise InvalidRequest("invalid JSON body: nested too deeply") from None
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest(f"invalid JSON body: not UTF-8 at byte {exc.start}") from None
     if not isinstance(body, dict):
         raise InvalidRequest("the request body must be a JSON object")
     return body
@@ -84,19 +88,20 @@ def json_response(payload: Any, headers: dict[str, str]) -> Response[bytes]:
     return Response(_encode(payload), media_type="application/json", headers=headers)
 
 
-async def _pump(frames: AsyncGenerator[bytes, None]) -> AsyncIterator[bytes]:
+async def _pump(frames: AsyncGenerator[bytes, None], scrubber: Scrubber) -> AsyncGenerator[bytes, None]:
+    error: VlloraError | None = None
     try:
         async for frame in frames:
             yield frame
     except VlloraError as exc:
-        yield error_frame(exc.to_openai())
-        yield DONE_FRAME
+        error = scrubber.error(exc)  # providers may echo the key they were sent
     except Exception as exc:  # a broken frame from the provider must still end the stream visibly
-        err = UpstreamProtocolError(f"the provider's stream could not be read ({type(exc).__name__})")
-        yield error_frame(err.to_openai())
-        yield DONE_FRAME
+        error = UpstreamProtocolError(f"the provider's stream could not be read ({type(exc).__name__})")
     finally:
-        await frames.aclose()
+        await frames.aclose()  # the upstream connection goes now, not after a slow client read the error event
+    if error is not None:
+        yield error_frame(error.to_openai())
+        yield DONE_FRAME
 
 
 @post("/v1/chat/completions", summary="Chat completions (OpenAI-compatible)", tags=["OpenAI"], status_code=200,
@@ -113,8 +118,12 @@ async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] |
         outcome = await chat_run.complete(router, targets, body, raw)
         return json_response(outcome.value, outcome.headers())
 
-    outcome, frames = await chat_run.open_stream(router, targets, body, raw)
-    return Stream(_pump(frames), media_type="text/event-stream", headers={**SSE_HEADERS, **outcome.headers()})
+    outcome, upstream_frames = await chat_run.open_stream(router, targets, body, raw)
+    frames = _pump(upstream_frames, router.scrubber)
+    # Litestar cancels the sending task when the client leaves but leaves the generator suspended until garbage
+    # collection; closing it right after the response releases the upstream connection at once.
+    return Stream(frames, media_type="text/event-stream", headers={**SSE_HEADERS, **outcome.headers()},
+                  background=BackgroundTask(frames.aclose))
 
 
 ROUTES: list[Any] = [chat_completions]

@@ -20,6 +20,8 @@ from vllora.server.openapi_bodies import EmbeddingsOperation, ImagesOperation
 from vllora.server.routes_chat import decode_body, json_response, read_body
 from vllora.server.schema_types import ERRORS
 
+MAX_EMBEDDING_INPUTS = 2048  # OpenAI's own limit per request
+
 
 def _require_model(body: JSON) -> None:
     if not isinstance(body.get("model"), str) or not body["model"]:
@@ -30,6 +32,9 @@ def validate_embeddings(body: JSON) -> None:
     _require_model(body)
     if "input" not in body:
         raise InvalidRequest("'input' is required", param="input")
+    if isinstance(body["input"], list) and len(body["input"]) > MAX_EMBEDDING_INPUTS:
+        raise InvalidRequest(f"'input' has {len(body['input'])} items; at most {MAX_EMBEDDING_INPUTS} per request "
+                             "(as OpenAI allows): split it", param="input")
     if body.get("encoding_format") not in (None, "float", "base64"):
         raise InvalidRequest("'encoding_format' must be float or base64", param="encoding_format")
 

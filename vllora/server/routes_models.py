@@ -85,7 +85,12 @@ def list_providers(request: Request[Any, Any, Any]) -> Response[doc.ProviderList
 
 @get("/v1/models", summary="List models (OpenAI shape)", tags=["OpenAI"], sync_to_thread=False)
 def openai_list(request: Request[Any, Any, Any]) -> Response[doc.OpenAIModelList]:
-    """Every offering as `provider/id`, each bare id once (served by its preferred provider), and routes."""
+    """Every offering as `provider/id`, each bare id once (served by its preferred provider), and routes.
+
+    With an `anthropic-version` header (Anthropic clients) each entry also has `type`, `display_name` and
+    `created_at`, and the list has `has_more`, `first_id` and `last_id`."""
+    if "anthropic-version" in request.headers:
+        return _bytes(_views(request).anthropic_list)
     return _bytes(_views(request).openai_list)
 
 
@@ -93,7 +98,8 @@ def openai_list(request: Request[Any, Any, Any]) -> Response[doc.OpenAIModelList
      responses=NOT_FOUND)
 def openai_get(request: Request[Any, Any, Any], model_id: FromPath[str]) -> Response[doc.OpenAIModel]:
     ref = model_id.lstrip("/")
-    body = _views(request).openai_by_ref.get(ref)
+    views = _views(request)
+    body = (views.anthropic_by_ref if "anthropic-version" in request.headers else views.openai_by_ref).get(ref)
     if body is None:
         raise ModelNotFound(f"The model '{ref}' does not exist", param="model")
     return _bytes(body)

@@ -19,6 +19,7 @@ from typing import Any
 
 import msgspec
 from litestar import Litestar, Request, delete, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import State
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath
@@ -33,6 +34,7 @@ from vllora.responses.reply import from_chat, new_response_id
 from vllora.responses.request import input_items, to_chat, validate
 from vllora.responses.store import ResponseStore
 from vllora.routing.router import Router
+from vllora.routing.scrub import Scrubber
 from vllora.server import chat_run
 from vllora.server.openapi_bodies import BOOLEAN, INTEGER, NUMBER, OBJECT, STRING
 from vllora.server.routes_chat import SSE_HEADERS, decode_body, json_response, read_body
@@ -199,25 +201,31 @@ async def create_response(request: Request[Any, Any, Any]) -> Response[bytes] | 
             payload, native_body = plan.native_payload(target)
             req = native.native_request(SURFACE, payload, native_body, target, headers)
             stream = await chat_run.open_upstream(router, target, req, stack)
-            return _relay(plan, stream.chunks, passthrough.NativeStream(target.pricing), stack, target.provider.id)
+            return _relay(plan, stream.chunks, passthrough.NativeStream(target.pricing), stack, target.provider.id,
+                          router.scrubber)
         stream, translator = await chat_run.attempt_stream(router, target, plan.chat_for(target), None, stack)
-        return _translate(plan, chat_run.frames(stream, translator, stack), ResponseEvents(body, response_id))
+        return _translate(plan, chat_run.frames(stream, translator, stack), ResponseEvents(body, response_id),
+                          router.scrubber)
 
     try:
         outcome = await router.run(targets, open_attempt)
     except BaseException:
         await stack.aclose()
         raise
-    return Stream(outcome.value, media_type="text/event-stream", headers={**SSE_HEADERS, **outcome.headers()})
+    events: AsyncGenerator[bytes, None] = outcome.value
+    # Litestar cancels the sending task when the client leaves but leaves the generator suspended until garbage
+    # collection; closing it right after the response releases the upstream connection at once.
+    return Stream(events, media_type="text/event-stream", headers={**SSE_HEADERS, **outcome.headers()},
+                  background=BackgroundTask(events.aclose))
 
 
-def _failure(exc: Exception) -> VlloraError:
+def _failure(exc: Exception, scrubber: Scrubber) -> VlloraError:
     if isinstance(exc, VlloraError):
-        return exc
+        return scrubber.error(exc)  # providers may echo the key they were sent
     return UpstreamProtocolError(f"the provider's stream could not be read ({type(exc).__name__})")
 
 
-async def _translate(plan: Plan, frames: AsyncGenerator[bytes, None], events: ResponseEvents
+async def _translate(plan: Plan, frames: AsyncGenerator[bytes, None], events: ResponseEvents, scrubber: Scrubber
                      ) -> AsyncGenerator[bytes, None]:
     try:
         for event in events.start():
@@ -228,7 +236,8 @@ async def _translate(plan: Plan, frames: AsyncGenerator[bytes, None], events: Re
                     yield event
             tail = events.close()
         except Exception as exc:
-            err = _failure(exc)
+            await frames.aclose()  # the upstream connection goes now, not after a slow client read the failure
+            err = _failure(exc, scrubber)
             tail = events.fail(err.message, err.status, err.code)
         plan.save(events.final, None)  # before the last event: a follow-up may name this response at once
         for event in tail:
@@ -238,7 +247,7 @@ async def _translate(plan: Plan, frames: AsyncGenerator[bytes, None], events: Re
 
 
 async def _relay(plan: Plan, chunks: AsyncIterator[bytes], relay: passthrough.NativeStream, stack: AsyncExitStack,
-                 provider: str) -> AsyncGenerator[bytes, None]:
+                 provider: str, scrubber: Scrubber) -> AsyncGenerator[bytes, None]:
     saved = False
     try:
         try:
@@ -251,7 +260,8 @@ async def _relay(plan: Plan, chunks: AsyncIterator[bytes], relay: passthrough.Na
                     yield frame
             tail = relay.close()
         except Exception as exc:
-            err = _failure(exc)
+            await stack.aclose()  # the upstream connection goes now, not after a slow client read the failure
+            err = _failure(exc, scrubber)
             tail = relay.fail(err.message, err.status, err.code)
         if not saved:
             plan.save(relay.final, provider)

@@ -49,6 +49,7 @@ class Model(msgspec.Struct):
     knowledge_cutoff: str | None
     status: str
     deprecation_date: str | None
+    retirement_date: str | None
     successor: str | None
     sources: list[str]
     notes: str | None
@@ -100,6 +101,8 @@ def _errors() -> dict[int, Any]:
         404: "Unknown model", 408: "The request body did not arrive in time", 413: "Body over server.max_body_mb",
         429: "The provider rate-limited the request (Retry-After kept)",
         502: "The provider is unreachable or answered garbage", 504: "The provider did not answer within timeout_s",
+        415: "The body is not declared content-type: application/json",
+        421: "The Host header is not a configured name (server.allowed_hosts)",
     }
     return {status: ResponseSpec(ErrorBody, description=text) for status, text in described.items()}
 

@@ -44,7 +44,7 @@ def route_model(name: str, targets: list[Mapping[str, Any]], refs: tuple[str, ..
         "context_window": min(ctx) if ctx else None, "max_output_tokens": min(out) if out else None,
         "pricing": {"input": None, "output": None}, "embedding_dimensions": None, "modalities": None,
         "aliases": [], "release_date": None, "knowledge_cutoff": None, "status": "active",
-        "deprecation_date": None, "successor": None, "sources": [], "notes": None, "sync": None,
+        "deprecation_date": None, "retirement_date": None, "successor": None, "sources": [], "notes": None, "sync": None,
         "targets": list(refs),
     }
 
@@ -101,6 +101,7 @@ class CatalogViews:
             listing.append(self._openai(r["id"], r))
         listing.sort(key=lambda e: e["id"])
         self.openai_list = encode({"object": "list", "data": listing})
+        self._anthropic_views(catalog, settings, listing, routes)
         self.providers_payload = encode({"providers": [
             {
                 "id": p["id"], "name": p["name"], "adapter": p["adapter"],
@@ -115,6 +116,26 @@ class CatalogViews:
         ]})
         self.model_count = len(catalog.models)
         self.route_count = len(routes)
+
+    def _anthropic_views(self, catalog: Catalog, settings: Settings, listing: list[dict[str, Any]],
+                         routes: list[dict[str, Any]]) -> None:
+        """The same listing with the fields the anthropic SDK reads (``type``, ``display_name``, ``created_at``)."""
+        models: dict[str, Mapping[str, Any]] = {r["id"]: r for r in routes}
+        for key in catalog.index:
+            models[key] = order_offerings(catalog.find(key), settings)[0]
+        for m in catalog.models:
+            models.setdefault(f"{m['provider']}/{m['id']}", m)
+        data = [{**e, **self._anthropic(models[e["id"]])} if e["id"] in models else e for e in listing]
+        self.anthropic_list = encode({"object": "list", "data": data, "has_more": False,
+                                      "first_id": data[0]["id"] if data else None,
+                                      "last_id": data[-1]["id"] if data else None})
+        self.anthropic_by_ref = {key: encode({**self._openai(key, m), **self._anthropic(m)}) for key, m in models.items()}
+
+    @staticmethod
+    def _anthropic(m: Mapping[str, Any]) -> dict[str, Any]:
+        date = m.get("release_date")
+        created = f"{date}T00:00:00Z" if isinstance(date, str) and len(date) == 10 else "1970-01-01T00:00:00Z"
+        return {"type": "model", "display_name": m.get("name") or m["id"], "created_at": created}
 
     def query(self, provider: str | None, capability: str | None, query: ModelQuery) -> bytes:
         """``/api/models`` with the per-request filters, joined from each model's precomputed bytes."""

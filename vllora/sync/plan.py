@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from vllora.catalog.loader import FileRefused, load_document, read_yaml_file
 from vllora.sync.remote import RemoteModel
 from vllora.sync.writer import file_name, render_model
 
@@ -37,10 +36,13 @@ def existing_models(folder: Path) -> dict[str, dict[str, Any]]:
     """id -> parsed file for every model file of one provider (unparsable files are validate's business)."""
     out: dict[str, dict[str, Any]] = {}
     for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError:
+        try:  # the one safe reader: no symlinks, 256 KB, bounded alias expansion
+            doc = load_document(read_yaml_file(path), str(path))
+        except FileRefused:
             continue
+        if doc.problems:
+            continue
+        data = doc.value
         if isinstance(data, dict) and isinstance(data.get("id"), str):
             out[data["id"]] = {**data, "_path": path}
     return out

@@ -1,8 +1,9 @@
 """Run a sync: per provider, list -> plan -> write new files; then validate and rebuild the artifact.
 
 A provider without credentials is skipped with a line naming the env var; a provider that fails (HTTP
-error, bad JSON) is reported and the others still sync. ``SyncReport.ok`` says whether everything asked
-for succeeded.
+error, bad JSON) is reported and the others still sync. A keyless provider (a local Ollama) that does not
+answer is skipped, not failed, unless ``--providers`` named it: most machines do not run one.
+``SyncReport.ok`` says whether everything asked for succeeded.
 """
 
 from __future__ import annotations
@@ -66,10 +67,11 @@ def sync_models(
     factory = client_factory or (lambda: httpx.Client(timeout=httpx.Timeout(30.0, connect=10.0)))
     with factory() as client:
         for pid in chosen:
-            outcome = _sync_one(client, registry, settings.providers[pid], today, err)
+            outcome = _sync_one(client, registry, settings.providers[pid], today, err, named=bool(only))
             report.outcomes.append(outcome)
             if outcome.plan and not dry_run:
                 for add in outcome.plan.additions:
+                    _refuse_links(registry, add.path)
                     add.path.parent.mkdir(parents=True, exist_ok=True)
                     with open(add.path, "x", encoding="utf-8") as fh:  # "x": never overwrite a file
                         fh.write(add.text)
@@ -77,13 +79,25 @@ def sync_models(
     return report
 
 
-def _sync_one(client: httpx.Client, registry: Path, provider: ProviderSettings, today: str, err: TextIO
-              ) -> ProviderOutcome:
+def _refuse_links(registry: Path, path: Path) -> None:
+    """Never write through a symbolic link inside the registry (a committed link may point anywhere)."""
+    for part in [path, *path.parents]:
+        if part == registry or registry not in part.parents:
+            return
+        if part.is_symlink():
+            raise VlloraError(f"refusing to write {path}: {part} is a symbolic link; replace it with a real folder")
+
+
+def _sync_one(client: httpx.Client, registry: Path, provider: ProviderSettings, today: str, err: TextIO,
+              *, named: bool = False) -> ProviderOutcome:
     pid = provider.id
     if not provider.configured:
         names = " or ".join(provider.credential_env) or "its credentials"
         err.write(f"{pid}: skipped, no credentials (set {names})\n")
         return ProviderOutcome(pid, "skipped", f"set {names}")
+    if provider.adapter not in READERS:  # e.g. Azure deployments and Vertex's Model Garden: no model list yet
+        err.write(f"{pid}: skipped, vllora cannot list {provider.adapter} models yet\n")
+        return ProviderOutcome(pid, "skipped", f"no model list reader for {provider.adapter}")
     url = list_url(provider)
     err.write(f"{pid}: listing {url} ...\n")
     reader = importlib.import_module(READERS[provider.adapter])
@@ -92,6 +106,12 @@ def _sync_one(client: httpx.Client, registry: Path, provider: ProviderSettings, 
         remote = list_models(client, provider)
     except VlloraError as exc:
         return _failed(pid, exc.message, err)
+    except httpx.TransportError as exc:
+        if not provider.needs_credentials and not named:  # a local server that is not running
+            note = f"not reachable at {url} ({type(exc).__name__}); name it in --providers to require it"
+            err.write(f"{pid}: skipped, {note}\n")
+            return ProviderOutcome(pid, "skipped", note)
+        return _failed(pid, f"{type(exc).__name__} calling {url}", err)
     except httpx.HTTPError as exc:
         return _failed(pid, f"{type(exc).__name__} calling {url}", err)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
