@@ -175,7 +175,7 @@ async def create_response(request: Request[Any, Any, Any]) -> Response[bytes] | 
     response_id = new_response_id()
 
     if not body.get("stream"):
-        async def attempt(target: Target) -> tuple[JSON, str | None]:
+        async def attempt(target: Target) -> JSON:
             native = _native(target)
             if native is not None:
                 payload, native_body = plan.native_payload(target)
@@ -184,13 +184,13 @@ async def create_response(request: Request[Any, Any, Any]) -> Response[bytes] | 
                                                   connect_timeout_s=target.provider.connect_timeout_s)
                 if resp.status >= 400:
                     raise get_adapter(target.provider.adapter).map_error(resp, target)
-                return passthrough.reply(resp.body, target.pricing), target.provider.id
+                return passthrough.reply(resp.body, target.pricing)
             completion = await chat_run.attempt_json(router, target, plan.chat_for(target), None)
-            return from_chat(completion, body, response_id), None
+            return from_chat(completion, body, response_id)
 
         outcome = await router.run(targets, attempt)
-        response, provider = outcome.value
-        plan.save(response, provider)
+        response: JSON = outcome.value
+        plan.save(response, outcome.target.provider.id if _native(outcome.target) else None)
         return json_response(response, outcome.headers())
 
     stack = AsyncExitStack()
