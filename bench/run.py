@@ -7,7 +7,8 @@ Starts ``bench/fake_upstream.py``, ``vllora serve`` (pointed at it through OPENA
 config for the same upstream. Measures with wrk (``apt-get install wrk``; a Python client is used when it is
 missing): requests/s, p50, p99 for chat JSON, chat streaming and the model list, at 1 and 32 connections;
 time from process start to ready; RSS after start and after the load; the delay streams add to the first
-chunk. Everything binds to 127.0.0.1. Numbers are printed, never asserted.
+chunk; "vllora off" is chat JSON with the request log and metrics off (``VLLORA_OBSERVE=off``), to show what
+recording costs. Everything binds to 127.0.0.1. Numbers are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -216,8 +217,8 @@ def main() -> None:
 
         env = {**base_env, "OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": f"{upstream}/v1", "VLLORA_API_KEY": KEY,
                "ANTHROPIC_API_KEY": "sk-bench", "ANTHROPIC_BASE_URL": upstream,
-               "GROQ_API_KEY": "sk-bench", "GROQ_BASE_URL": f"{upstream}/v1",
-               "VLLORA_DATA_DIR": tempfile.mkdtemp(prefix="vllora-bench-")}
+               "GROQ_API_KEY": "sk-bench", "GROQ_BASE_URL": f"{upstream}/v1"}
+        env.setdefault("VLLORA_DATA_DIR", tempfile.mkdtemp(prefix="vllora-bench-"))  # the request log, not ~/.local
         cmd = [str(ROOT / ".venv" / "bin" / "vllora"), "serve", "--port", str(gw_port), "--log-level", "warning",
                "--workers", str(args.workers)]
         with process(cmd, env, f"http://127.0.0.1:{gw_port}/health") as (proc, ready):
@@ -240,6 +241,14 @@ def main() -> None:
             rps = next(r[3] for r in reversed(rows) if r[0] == "chat JSON" and r[1] == "vllora") or 1000
             load(f"{url}/v1/chat/completions", CHAT, 32, max(2.0, args.soak / rps), AUTH)
             facts.append(("vllora", f"RSS after ~{args.soak:,} more requests", f"{rss_mb(proc.pid):.0f} MB (was {rss_10k:.0f} MB)"))
+
+        # the same gateway with the request log and metrics off (VLLORA_OBSERVE=off): what recording costs
+        off_port = free_port()
+        off_cmd = [*cmd[:3], str(off_port), *cmd[4:]]
+        with process(off_cmd, {**env, "VLLORA_OBSERVE": "off"}, f"http://127.0.0.1:{off_port}/health"):
+            for conns in (1, 32):
+                rows.append(("chat JSON", "vllora off", conns, *load(f"http://127.0.0.1:{off_port}/v1/chat/completions",
+                                                                     CHAT, conns, args.duration, AUTH)))
 
         litellm = None if args.no_litellm else ensure_litellm()
         if litellm is not None:
@@ -267,7 +276,7 @@ def main() -> None:
     print(f"\n{'scenario':<27} {'target':<11} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
     for scenario in ("chat JSON", "chat stream", "model list", *MESSAGES, *CHAT_CLAUDE, *RESPONSES):
         for conns in (1, 32):
-            for who in ("no gateway", "vllora", "LiteLLM"):
+            for who in ("no gateway", "vllora", "vllora off", "LiteLLM"):
                 for r in rows:
                     if r[0] == scenario and r[1] == who and r[2] == conns:
                         print(f"{r[0]:<27} {r[1]:<11} {r[2]:>5} {r[3]:>9.0f} {r[4]:>8.2f} {r[5]:>8.2f}")

@@ -116,7 +116,7 @@ def test_openai_list_shape(client: TestClient[Any]) -> None:
 
 
 def test_health_and_openapi(client: TestClient[Any]) -> None:
-    assert client.get("/health").json() == {"status": "ok"}
+    assert client.get("/health").json() == {"status": "ok", "log": {"dropped": 0, "queued": 0, "database": "ok"}}
     schema = client.get("/schema/openapi.json").json()
     for path in ("/api/models", "/api/models/{model_id}", "/api/providers", "/v1/models", "/v1/chat/completions",
                  "/v1/embeddings", "/v1/images/generations", "/health"):

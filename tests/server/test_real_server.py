@@ -40,10 +40,11 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_KEY_ID", "_ACCESS_KEY"))}
     env["OPENAI_API_KEY"] = "sk-test-never-used"
+    env["VLLORA_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))  # module scope runs before the autouse fixture
     proc = subprocess.Popen([sys.executable, "-m", "vllora", "serve", "--port", str(port)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"

@@ -24,6 +24,8 @@ COMMANDS: dict[str, str] = {
     "docs": "docs",
     "keys": "keys",
     "audit": "audit",
+    "usage": "usage",
+    "requests": "requests",
 }
 
 _SHORT_HELP: dict[str, str] = {
@@ -35,6 +37,8 @@ _SHORT_HELP: dict[str, str] = {
     "docs": "Generate (or --check) the catalog and CLI pages under docs/.",
     "keys": "Issue and manage gateway keys: budgets, rate limits, allowlists.",
     "audit": "Compare registry facts with models.dev, LiteLLM and OpenRouter.",
+    "usage": "Usage and cost from the request log, by model, provider, day...",
+    "requests": "Recent requests from the request log (--follow to tail it).",
 }
 
 

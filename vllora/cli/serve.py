@@ -91,7 +91,17 @@ def command(host: str | None, port: int | None, config: Path | None, registry: P
         os.environ["VLLORA_CONFIG"] = str(config.resolve()) if config else ""
         os.environ["VLLORA_REGISTRY"] = str(registry.resolve()) if registry else ""
         os.environ["VLLORA_HOST"] = host
-        uvicorn.run("vllora.server.asgi:app_factory", factory=True, workers=workers, **options)  # type: ignore[arg-type]
+        import shutil
+        import tempfile
+
+        # Prometheus multiprocess mode: every worker writes its values here and /metrics sums them. Fresh per
+        # start (stale files from an earlier run would add old counts), removed at exit.
+        metrics_dir = tempfile.mkdtemp(prefix="vllora-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        try:
+            uvicorn.run("vllora.server.asgi:app_factory", factory=True, workers=workers, **options)  # type: ignore[arg-type]
+        finally:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     else:
         server = _graceful_server_class()(uvicorn.Config(app, **options))  # type: ignore[arg-type]
         server.run()

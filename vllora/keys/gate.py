@@ -10,8 +10,9 @@ For an issued key on a model route the body is read once (same size and time lim
 in one step by the ``Limiter`` (429 with ``Retry-After``, or ``code: budget_exceeded`` and when it resets),
 all before any upstream call. The body is then replayed to the route. Responses carry
 ``x-ratelimit-remaining-requests``, ``x-ratelimit-remaining-tokens`` and ``x-vllora-budget-remaining``.
-When the request has been recorded (``on_record``), its real tokens and cost settle the counters: streams are
-charged when they end, including streams the client cut short.
+The gate runs inside the request record's middleware (``vllora.observe``): it writes the key's id on the
+record, and when the record is finished (``on_record``) its real tokens and cost settle the counters: streams
+are charged when they end, including streams the client cut short.
 
 Unknown, malformed, expired and revoked keys get the same 401, in the same time (an HMAC of the presented
 value and one indexed lookup; the lookup is cached for ``CACHE_TTL_S`` so a revocation holds everywhere
@@ -34,6 +35,7 @@ from vllora.keys import repo
 from vllora.keys.limits import Decision, Limiter
 from vllora.keys.redis_limits import LimitsUnavailable
 from vllora.keys.tokens import key_hash, looks_like_key
+from vllora.observe.context import SCOPE_KEY
 
 log = logging.getLogger("vllora.keys")
 ASGIApp = Any
@@ -146,7 +148,9 @@ class KeyGate:
     # an issued key ------------------------------------------------------------------------------------------
     async def _issued(self, key: repo.KeyRecord, scope: dict[str, Any], receive: Any, send: Any) -> None:
         path: str = scope["path"]
-        scope.setdefault("state", {})["vllora.key_id"] = key.id
+        record_ctx = scope.get(SCOPE_KEY)  # the request record (vllora.observe), made before the gate runs
+        if record_ctx is not None:
+            record_ctx.record.key_id = key.id
         if scope["method"] != "POST" or path not in MODEL_ROUTES:
             if (scope["method"] == "GET" and path.startswith(READ_PREFIXES)) or \
                     (scope["method"] == "DELETE" and path.startswith("/v1/responses/")):
@@ -172,15 +176,12 @@ class KeyGate:
             await self._refuse(send, path, decision)
             return
         extra = decision.headers()
+        if record_ctx is not None:
+            self._remember(record_ctx.record.id, Pending(key, est, now))
 
         async def send_with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers") or [])
-                for name, value in headers:
-                    if name == b"x-vllora-request-id":
-                        self._remember(value.decode(), Pending(key, est, now))
-                        break
-                message = {**message, "headers": headers + extra}
+                message = {**message, "headers": [*(message.get("headers") or ()), *extra]}
             await send(message)
 
         await self.app(scope, _replay(body, receive), send_with_headers)

@@ -66,6 +66,7 @@ class OpenAIStream:
         self.pricing = target.pricing
         self.frames = LineBuffer()  # linear-time split on blank lines, one frame capped at MAX_EVENT_BYTES
         self.done = False
+        self.usage_seen: JSON | None = None
 
     def feed(self, data: bytes) -> list[bytes]:
         out: list[bytes] = []
@@ -89,6 +90,7 @@ class OpenAIStream:
             obj = _decode(frame[5:].strip())
             if isinstance(obj, dict) and isinstance(obj.get("usage"), dict):
                 obj["usage"] = with_cost(obj["usage"], self.pricing)
+                self.usage_seen = obj["usage"]  # for the request log
                 return [b"data: " + _encode(obj) + b"\n\n"]
         return [frame + b"\n\n"]
 

@@ -159,6 +159,7 @@ class ChunkStream:
         self.model = model
         self.created: int = created if created is not None else now_s()
         self.want_usage = include_usage(body)
+        self.usage_seen: JSON | None = None
         self.empty_args: list[int] = []  # tool calls (OpenAI index) that have had no argument text yet
 
     def _tool_started(self, index: int) -> None:
@@ -180,6 +181,7 @@ class ChunkStream:
         out = [self._chunk({"tool_calls": [{"index": i, "function": {"arguments": "{}"}}]}) for i in self.empty_args]
         self.empty_args = []
         out.append(self._chunk({}, finish))
+        self.usage_seen = usage_obj  # the request log records usage even when the client did not ask for it
         if self.want_usage:
             out.append(sse_frame(chunk(id=self.id, model=self.model, created=self.created, usage_obj=usage_obj,
                                        usage_only=True)))

@@ -5,6 +5,11 @@ Route handlers live in one module per area, each exporting ``ROUTES``: ``routes_
 (/v1/embeddings, /v1/images/generations). Process-wide resources live on ``app.state``: ``settings``, ``catalog``, ``views``
 (precomputed Models API answers), and, created in the lifespan, ``upstream`` (the one shared HTTP client),
 ``router`` and ``store`` (the database, ``vllora.store``). Tests inject their own upstream client with ``upstream=``.
+``routes_requests`` serves the request log (/api/requests, /api/threads, /api/usage) and /metrics;
+``routes_messages`` the Anthropic Messages API; ``routes_keys`` /api/keys; ``routes_console`` the web console.
+``vllora.observe.setup`` wraps the ASGI handler (request ids, one record per /v1 request) and adds the
+observers (``observers``, ``log_writer``, ``metrics`` on app.state) in the lifespan; ``vllora.keys.gate``
+checks keys and limits before routing (``key_gate``, ``limiter`` on app.state).
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
@@ -26,14 +31,26 @@ if TYPE_CHECKING:
 
 
 def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient | None = None) -> Litestar:
-    from vllora.server import routes_chat, routes_console, routes_embeddings_images, routes_keys, routes_models, routes_responses
+    from vllora.keys.gate import KeyGate, Policy
+    from vllora.keys.service import pepper_for
+    from vllora.observe import setup as observe_setup
+    from vllora.server import (
+        routes_chat,
+        routes_console,
+        routes_embeddings_images,
+        routes_keys,
+        routes_models,
+        routes_requests,
+        routes_responses,
+    )
     from vllora.server.exceptions import handle
-    from vllora.server.middleware import front_door
+    from vllora.server.middleware import AccessLog, Gate, allowed_hosts
     from vllora.server.routes_messages import ROUTES as MESSAGES_ROUTES
     from vllora.server.wire import CatalogViews
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        from vllora.keys.service import make_limiter
         from vllora.routing.router import Router
         from vllora.routing.upstream import create_upstream_client
         from vllora.store import open_store
@@ -45,12 +62,14 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
         store = open_store(data.database_url, data_dir=Path(data.data_dir) if data.data_dir else None)
         await store.start()
         app.state.store = store
-        from vllora.keys.service import make_limiter
-
         app.state.limiter = make_limiter(settings, store)
+        await observe_setup.start(app, settings, store)
+        app.state.observers.append(app.state.key_gate)  # settles each key's tokens and spend (even with the log off)
+        observe_setup.start_telemetry(app)
         try:
             yield
         finally:
+            await observe_setup.stop(app)
             await app.state.limiter.aclose()
             await store.aclose()
             if upstream is None:
@@ -61,36 +80,29 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
         *routes_chat.ROUTES,
         *routes_embeddings_images.ROUTES,
         *MESSAGES_ROUTES,
-        *routes_console.ROUTES,
+        *routes_requests.ROUTES,
         *routes_keys.ROUTES,
+        *routes_console.ROUTES,
         *routes_responses.ROUTES,
     ]
-    middleware: list[Any] = []
     app = Litestar(
         route_handlers=route_handlers,
         lifespan=[lifespan, routes_responses.lifespan],
-        middleware=middleware,
         exception_handlers={Exception: handle},
         openapi_config=OpenAPIConfig(title="vllora", version=__version__, path="/schema"),
         request_max_body_size=int(settings.server.max_body_mb * 1024 * 1024),
         logging_config=None,
     )
-    from vllora.keys.gate import KeyGate, Policy
-    from vllora.keys.service import pepper_for
-
-    gates: list[KeyGate] = []
-
-    def key_gate(inner: Any) -> Any:
-        gate = KeyGate(inner, master_key=settings.server.api_key, state=app.state, pepper=pepper_for(settings),
-                       max_body=int(settings.server.max_body_mb * 1024 * 1024),
-                       policy=Policy(settings.data.budget_policy, settings.data.rate_limit_policy))
-        gates.append(gate)
-        return gate
-
-    # before routing: Host and JSON checks, then keys (401 before 404), all logged
-    app.asgi_handler = front_door(app.asgi_handler, settings.server, auth=key_gate)
-    app.state.key_gate = gates[0]
     app.state.settings = settings
     app.state.catalog = catalog
     app.state.views = CatalogViews(catalog, settings)
+    # Before routing, outermost first: the access log; the request record (an id on every answer); Host and JSON
+    # checks; the key gate (the master key, issued keys and their limits: 401 before 404). Then Litestar.
+    gate = KeyGate(app.asgi_handler, master_key=settings.server.api_key, state=app.state, pepper=pepper_for(settings),
+                   max_body=int(settings.server.max_body_mb * 1024 * 1024),
+                   policy=Policy(settings.data.budget_policy, settings.data.rate_limit_policy))
+    app.state.key_gate = gate
+    app.asgi_handler = cast(Any, Gate(gate, allowed_hosts(settings.server), None))
+    observe_setup.install(app, settings)
+    app.asgi_handler = cast(Any, AccessLog(app.asgi_handler))
     return app

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from contextlib import AsyncExitStack
 
+from vllora.observe import NULL_CONTEXT, RequestContext
 from vllora.providers import get_adapter
 from vllora.providers.base import JSON, StreamTranslator, Target, UpstreamRequest, UpstreamResponse
 from vllora.routing.router import Outcome, Router
@@ -30,13 +31,16 @@ async def attempt_json(router: Router, target: Target, body: JSON, raw: bytes | 
     return adapter.chat_response(resp, target, body)
 
 
-async def complete(router: Router, targets: list[Target], body: JSON, raw: bytes | None) -> Outcome:
-    """The chat completion for ``body`` (retries and fallbacks included)."""
+async def complete(router: Router, targets: list[Target], body: JSON, raw: bytes | None,
+                   ctx: RequestContext = NULL_CONTEXT) -> Outcome:
+    """The chat completion for ``body`` (retries and fallbacks included), each attempt recorded on ``ctx``."""
 
     async def attempt(target: Target) -> JSON:
         return await attempt_json(router, target, body, raw)
 
-    return await router.run(targets, attempt)
+    outcome = await router.run(targets, ctx.track(attempt))
+    ctx.outcome(outcome)
+    return outcome
 
 
 async def open_upstream(router: Router, target: Target, req: UpstreamRequest, stack: AsyncExitStack) -> UpstreamStream:
@@ -65,9 +69,12 @@ async def attempt_stream(router: Router, target: Target, body: JSON, raw: bytes 
     return stream, adapter.chat_stream(target, body)
 
 
-async def frames(stream: UpstreamStream, translator: StreamTranslator, stack: AsyncExitStack
-                 ) -> AsyncGenerator[bytes, None]:
-    """The translator's frames for the whole upstream stream; closes ``stack`` at the end or on close."""
+async def frames(stream: UpstreamStream, translator: StreamTranslator, stack: AsyncExitStack,
+                 ctx: RequestContext = NULL_CONTEXT) -> AsyncGenerator[bytes, None]:
+    """The translator's frames for the whole upstream stream; closes ``stack`` at the end or on close.
+
+    The usage the translator saw goes to ``ctx`` however the stream ends (a client that left is charged for
+    what was produced)."""
     try:
         async for chunk in stream.chunks:
             for frame in translator.feed(chunk):
@@ -75,11 +82,12 @@ async def frames(stream: UpstreamStream, translator: StreamTranslator, stack: As
         for frame in translator.close():
             yield frame
     finally:
+        ctx.usage(getattr(translator, "usage_seen", None))
         await stack.aclose()
 
 
-async def open_stream(router: Router, targets: list[Target], body: JSON, raw: bytes | None
-                      ) -> tuple[Outcome, AsyncGenerator[bytes, None]]:
+async def open_stream(router: Router, targets: list[Target], body: JSON, raw: bytes | None,
+                      ctx: RequestContext = NULL_CONTEXT) -> tuple[Outcome, AsyncGenerator[bytes, None]]:
     """Open the stream (errors before the first byte raise here, after retries and fallbacks)."""
     stack = AsyncExitStack()
 
@@ -87,9 +95,10 @@ async def open_stream(router: Router, targets: list[Target], body: JSON, raw: by
         return await attempt_stream(router, target, body, raw, stack)
 
     try:
-        outcome = await router.run(targets, attempt)
+        outcome = await router.run(targets, ctx.track(attempt))
+        ctx.outcome(outcome)
     except BaseException:
         await stack.aclose()
         raise
     stream, translator = outcome.value
-    return outcome, frames(stream, translator, stack)
+    return outcome, frames(stream, translator, stack, ctx)

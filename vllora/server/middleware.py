@@ -19,7 +19,6 @@ from __future__ import annotations
 import hmac
 import logging
 import time
-from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -206,12 +205,10 @@ class Gate:
         await self.app(scope, receive, send)
 
 
-def front_door(app: ASGIApp, server: ServerSettings, auth: Callable[[ASGIApp], ASGIApp] | None = None) -> ASGIApp:
+def front_door(app: ASGIApp, server: ServerSettings, bearer: bool = True) -> ASGIApp:
     """Wrap Litestar's ASGI handler (before routing): the access log outside, then the ``Gate``.
 
-    ``auth`` wraps the app inside the Gate's Host and JSON checks and replaces its bearer check (the key gate,
-    ``vllora.keys.gate.KeyGate``: the master key, issued keys and their limits).
+    ``bearer=False`` when the app already checks keys itself (``vllora.keys.gate.KeyGate``: the master key,
+    issued keys and their limits), so the Gate only checks ``Host`` and JSON bodies.
     """
-    if auth is not None:
-        return AccessLog(Gate(auth(app), allowed_hosts(server), None))
-    return AccessLog(Gate(app, allowed_hosts(server), server.api_key))
+    return AccessLog(Gate(app, allowed_hosts(server), server.api_key if bearer else None))

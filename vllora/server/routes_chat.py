@@ -18,6 +18,7 @@ from litestar.background_tasks import BackgroundTask
 from litestar.response import Response, Stream
 
 from vllora.errors import InvalidRequest, RequestError, UpstreamProtocolError, VlloraError
+from vllora.observe import RequestContext, context_of
 from vllora.providers.base import JSON
 from vllora.providers.openai_shapes import DONE_FRAME, error_frame
 from vllora.routing.router import Router
@@ -88,7 +89,8 @@ def json_response(payload: Any, headers: dict[str, str]) -> Response[bytes]:
     return Response(_encode(payload), media_type="application/json", headers=headers)
 
 
-async def _pump(frames: AsyncGenerator[bytes, None], scrubber: Scrubber) -> AsyncGenerator[bytes, None]:
+async def _pump(frames: AsyncGenerator[bytes, None], scrubber: Scrubber, ctx: RequestContext
+                ) -> AsyncGenerator[bytes, None]:
     error: VlloraError | None = None
     try:
         async for frame in frames:
@@ -100,6 +102,7 @@ async def _pump(frames: AsyncGenerator[bytes, None], scrubber: Scrubber) -> Asyn
     finally:
         await frames.aclose()  # the upstream connection goes now, not after a slow client read the error event
     if error is not None:
+        ctx.fail(error)
         yield error_frame(error.to_openai())
         yield DONE_FRAME
 
@@ -111,18 +114,20 @@ async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] |
     raw = await read_body(request)
     body = decode_body(raw)
     validate_chat(body)
+    ctx = context_of(request)
+    ctx.request(body)
     router: Router = request.app.state.router
     targets = router.resolve(body["model"], "chat")
 
     if not body.get("stream"):
-        outcome = await chat_run.complete(router, targets, body, raw)
+        outcome = await chat_run.complete(router, targets, body, raw, ctx)
         return json_response(outcome.value, outcome.headers())
 
-    outcome, upstream_frames = await chat_run.open_stream(router, targets, body, raw)
-    frames = _pump(upstream_frames, router.scrubber)
+    outcome, upstream_frames = await chat_run.open_stream(router, targets, body, raw, ctx)
+    frames = _pump(upstream_frames, router.scrubber, ctx)
     # Litestar cancels the sending task when the client leaves but leaves the generator suspended until garbage
     # collection; closing it right after the response releases the upstream connection at once.
-    return Stream(frames, media_type="text/event-stream", headers={**SSE_HEADERS, **outcome.headers()},
+    return Stream(ctx.stream_body(frames), media_type="text/event-stream", headers={**SSE_HEADERS, **outcome.headers()},
                   background=BackgroundTask(frames.aclose))
 
 

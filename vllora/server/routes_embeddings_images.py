@@ -13,6 +13,7 @@ from litestar import Request, post
 from litestar.response import Response
 
 from vllora.errors import InvalidRequest
+from vllora.observe import context_of
 from vllora.providers import get_adapter
 from vllora.providers.base import JSON, Adapter, Target
 from vllora.routing.router import Router
@@ -55,6 +56,8 @@ async def fan_out(request: Request[Any, Any, Any], capability: str, validate: Ca
                   ) -> Response[bytes]:
     body = decode_body(await read_body(request))
     validate(body)
+    ctx = context_of(request)
+    ctx.request(body)
     router: Router = request.app.state.router
     targets = router.resolve(body["model"], capability)
 
@@ -63,7 +66,8 @@ async def fan_out(request: Request[Any, Any, Any], capability: str, validate: Ca
         responses = await router.send_all(target, build(adapter)(body, target))
         return parse(adapter)(responses, target, body)
 
-    outcome = await router.run(targets, attempt)
+    outcome = await router.run(targets, ctx.track(attempt))
+    ctx.outcome(outcome)
     return json_response(outcome.value, outcome.headers())
 
 

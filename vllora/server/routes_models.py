@@ -106,9 +106,14 @@ def openai_get(request: Request[Any, Any, Any], model_id: FromPath[str]) -> Resp
 
 
 @get("/health", summary="Liveness", tags=["Operations"], sync_to_thread=False)
-def health() -> Response[doc.Health]:
-    """No I/O: answers as long as the process serves requests."""
-    return _bytes(b'{"status":"ok"}')
+def health(request: Request[Any, Any, Any]) -> Response[doc.Health]:
+    """No I/O: answers as long as the process serves requests; `log` is the request log's writer state."""
+    writer = getattr(request.app.state, "log_writer", None)
+    if writer is None:
+        return _bytes(b'{"status":"ok"}')
+    import msgspec
+
+    return _bytes(msgspec.json.encode({"status": "ok", "log": writer.health()}))
 
 
 ROUTES: list[Any] = [list_models, get_model, list_providers, openai_list, openai_get, health]

@@ -88,8 +88,17 @@ class OpenAIModelList(msgspec.Struct):
     data: list[OpenAIModel]
 
 
+class LogHealth(msgspec.Struct):
+    """The request log's writer: records dropped so far, waiting in the queue, and the database state."""
+
+    dropped: int
+    queued: int
+    database: str  # ok | down
+
+
 class Health(msgspec.Struct):
     status: str
+    log: LogHealth | None = None
 
 
 def _errors() -> dict[int, Any]:

@@ -55,3 +55,65 @@ MIGRATIONS: list[Migration] = [
         )
     """),
 ]
+
+# issue 14: the request log (vllora.observe). attempts and tags are child tables keyed by request id; ``tags``
+# on requests keeps the list as JSON for reading back, ``request_tags`` is what the tag filter uses. Indexes on
+# columns that are mostly NULL (key, thread, run) or mostly 200 (status) are partial: writing a record that has
+# none of them costs no index update (the writer's cost per record halves), and the filters still use them.
+MIGRATIONS.append(Migration(2, "request log", """
+    CREATE TABLE IF NOT EXISTS requests (
+        id TEXT PRIMARY KEY,
+        ts DOUBLE PRECISION NOT NULL,
+        endpoint TEXT NOT NULL,
+        model TEXT,
+        route TEXT,
+        provider TEXT,
+        upstream_model TEXT,
+        status BIGINT NOT NULL,
+        error_type TEXT,
+        error_code TEXT,
+        prompt_tokens BIGINT,
+        cached_tokens BIGINT,
+        completion_tokens BIGINT,
+        reasoning_tokens BIGINT,
+        cost DOUBLE PRECISION,
+        latency_ms DOUBLE PRECISION NOT NULL,
+        ttft_ms DOUBLE PRECISION,
+        stream BIGINT NOT NULL,
+        key_id TEXT,
+        thread_id TEXT,
+        run_id TEXT,
+        thread_title TEXT,
+        user_id TEXT,
+        metadata TEXT,
+        tags TEXT,
+        traceparent TEXT,
+        request_body TEXT,
+        response_body TEXT
+    );
+    CREATE INDEX IF NOT EXISTS requests_ts ON requests (ts);
+    CREATE INDEX IF NOT EXISTS requests_model ON requests (model, ts);
+    CREATE INDEX IF NOT EXISTS requests_provider ON requests (provider, ts);
+    CREATE INDEX IF NOT EXISTS requests_status ON requests (status, ts) WHERE status >= 400;
+    CREATE INDEX IF NOT EXISTS requests_key ON requests (key_id, ts) WHERE key_id IS NOT NULL;
+    CREATE INDEX IF NOT EXISTS requests_thread ON requests (thread_id, ts) WHERE thread_id IS NOT NULL;
+    CREATE INDEX IF NOT EXISTS requests_run ON requests (run_id, ts) WHERE run_id IS NOT NULL;
+    CREATE TABLE IF NOT EXISTS request_attempts (
+        request_id TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        status BIGINT NOT NULL,
+        error_code TEXT,
+        start_ts DOUBLE PRECISION NOT NULL,
+        latency_ms DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (request_id, seq)
+    );
+    CREATE TABLE IF NOT EXISTS request_tags (
+        request_id TEXT NOT NULL,
+        tag TEXT NOT NULL,
+        ts DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (request_id, tag)
+    );
+    CREATE INDEX IF NOT EXISTS request_tags_tag ON request_tags (tag, ts)
+"""))

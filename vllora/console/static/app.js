@@ -13,6 +13,12 @@
     for (const [k, v] of Object.entries(attrs || {})) {
       if (v === null || v === undefined || v === false) continue;
       if (k === "class") node.className = v;
+      else if (k === "style") {  // through the CSSOM: the CSP forbids style attributes
+        for (const decl of String(v).split(";")) {
+          const i = decl.indexOf(":");
+          if (i > 0) node.style.setProperty(decl.slice(0, i).trim(), decl.slice(i + 1).trim());
+        }
+      }
       else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
       else node.setAttribute(k, v === true ? "" : String(v));
     }
@@ -249,15 +255,17 @@
   async function threadDetail(id) {
     const t = await api("/api/threads/" + encodeURIComponent(id));
     const convo = el("div", { id: "conversation" });
-    let shownUserCount = 0;
+    let seen = 0;  // messages of the growing history already shown (an agent resends it with every call)
     for (const r of t.requests || []) {
       const messages = requestMessages(r.request_body);
-      for (const m of messages.slice(shownUserCount)) convo.appendChild(message(m.role, m.text));
-      shownUserCount = messages.length;
+      // a continuation shows only what is new; an unrelated call shows its last message
+      const fresh = messages.length > seen ? messages.slice(seen) : messages.slice(-1);
+      for (const m of fresh) if (m.role !== "assistant" || fresh.length === 1) convo.appendChild(message(m.role, m.text));
       const reply = replyText(r.response_body);
-      if (reply !== null) { convo.appendChild(message("assistant", reply, r)); shownUserCount += 1; }
+      if (reply !== null) convo.appendChild(message("assistant", reply, r));
       else convo.appendChild(el("div", { class: "msg", "data-id": r.id }, el("span", { class: "who" }, r.model + " · " + fmt.time(r.ts)),
         el("a", { href: "#/requests/" + encodeURIComponent(r.id) }, `${r.endpoint} → ${r.status}, ${fmt.int(tokens(r))} tokens, ${fmt.money(r.cost)}`)));
+      seen = messages.length + 1;
     }
     return el("section", {}, el("p", {}, el("a", { href: "#/threads" }, "← all threads")),
       el("h1", {}, t.title || t.thread_id),
@@ -303,6 +311,7 @@
       api(`/api/usage?group_by=model&since=${encodeURIComponent(since)}`),
     ]);
     const total = overTime.total || {};
+    overTime.data = fillBuckets(overTime.data || [], bucket, since);
     const models = byModel.data || [];
     return el("section", {}, el("h1", {}, "Usage"),
       filterBar([{ name: "since", label: "since", default: "7d", options: [["1h", "last hour"], ["24h", "last 24 h"], ["7d", "last 7 days"], ["30d", "last 30 days"]] }], params, v => setParams("usage", v)),
@@ -318,6 +327,21 @@
           el("td", { class: "num" }, fmt.int(g.prompt_tokens)), el("td", { class: "num" }, fmt.int(g.completion_tokens)),
           el("td", { class: "num" }, fmt.money(g.cost)), el("td", { class: "num" }, fmt.ms(g.p50_ms)), el("td", { class: "num" }, fmt.ms(g.p95_ms)))))) : el("p", { class: "muted", id: "empty" }, "No usage in this period."));
   }
+  function fillBuckets(rows, bucket, since) {
+    // every hour or day of the period gets a bar, so a quiet hour shows as a gap, not a missing column
+    const spans = { "1h": 1, "24h": 24, "48h": 48, "7d": 7, "30d": 30 };
+    const count = spans[since];
+    if (!count) return rows;
+    const byGroup = Object.fromEntries(rows.map(r => [r.group, r]));
+    const step = bucket === "hour" ? 3600e3 : 86400e3;
+    const out = [];
+    for (let i = count - 1; i >= 0; i--) {
+      const iso = new Date(Date.now() - i * step).toISOString();
+      const group = bucket === "hour" ? iso.slice(0, 13) + ":00" : iso.slice(0, 10);
+      out.push(byGroup[group] || { group, requests: 0, cost: 0, prompt_tokens: 0, completion_tokens: 0 });
+    }
+    return out;
+  }
   function barChart(rows, field, id, label) {
     const values = rows.map(r => field === "tokens" ? (r.prompt_tokens || 0) + (r.completion_tokens || 0) : (r[field] || 0));
     const W = 900, H = 220, pad = 28, max = Math.max(...values, 0) || 1;
@@ -330,7 +354,8 @@
       const rect = svg("rect", { class: "v", x: pad + i * bw + 1, y: H - pad - h, width: Math.max(1, bw - 2), height: h });
       rect.appendChild(svg("title", {}, `${r.group}: ${label(values[i])}`));
       chart.appendChild(rect);
-      if (rows.length <= 31 || i % Math.ceil(rows.length / 12) === 0) chart.appendChild(svg("text", { x: pad + i * bw + 2, y: H - 10 }, String(r.group).slice(5)));
+      const g = String(r.group), short = g.length > 10 ? g.slice(11) : g.slice(5);  // "HH:00" or "MM-DD"
+      if (rows.length <= 12 || i % Math.ceil(rows.length / 8) === 0) chart.appendChild(svg("text", { x: pad + i * bw + 2, y: H - 10 }, short));
     });
     if (!rows.length) chart.appendChild(svg("text", { x: W / 2 - 40, y: H / 2 }, "no data"));
     return chart;

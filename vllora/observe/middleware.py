@@ -1,0 +1,114 @@
+"""``ObserveMiddleware``: the outermost ASGI wrapper. Every response gets ``x-vllora-request-id``; every
+``POST /v1/...`` request becomes one ``RequestRecord`` handed to the observers when the response ends
+(a stream when its last byte is sent or the client goes away).
+
+Per request it costs one id, one small object and a header scan; no I/O (the observers queue and batch).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from vllora.observe.context import SCOPE_KEY, RequestContext
+from vllora.observe.record import RequestRecord
+
+log = logging.getLogger("vllora.observe")
+ASGIApp = Any
+_HEADER = b"x-vllora-request-id"
+_GROUPING = {b"x-thread-id": "thread_id", b"x-run-id": "run_id", b"x-thread-title": "thread_title",
+             b"traceparent": "traceparent"}
+
+
+def new_request_id() -> str:
+    """16 hex characters: 6 of time (ms, sorts roughly by arrival) and 10 random."""
+    return f"{int(time.time() * 1000) & 0xFFFFFFFFFFFF:012x}"[-6:] + os.urandom(5).hex()
+
+
+def _text(value: bytes, limit: int = 256) -> str:
+    return value.decode("latin-1")[:limit]
+
+
+class ObserveMiddleware:
+    def __init__(self, app: ASGIApp, observers: list[Any], routes: Mapping[str, Any], log_bodies: bool) -> None:
+        self.app = app
+        self.observers = observers
+        self.routes = routes
+        self.log_bodies = log_bodies
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = new_request_id()
+        id_header = (_HEADER, rid.encode())
+        observers = self.observers
+        if not observers or scope["method"] != "POST" or not scope["path"].startswith("/v1/"):
+            async def send_id(message: dict[str, Any]) -> None:
+                if message["type"] == "http.response.start":
+                    message["headers"] = [*message.get("headers", ()), id_header]
+                await send(message)
+
+            await self.app(scope, receive, send_id)
+            return
+        await self._recorded(scope, receive, send, rid, id_header)
+
+    async def _recorded(self, scope: dict[str, Any], receive: Any, send: Any, rid: str,
+                        id_header: tuple[bytes, bytes]) -> None:
+        t0 = time.perf_counter()
+        rec = RequestRecord(rid, time.time(), scope["path"][:128])
+        for name, value in scope["headers"]:
+            field = _GROUPING.get(name)
+            if field is not None:
+                setattr(rec, field, _text(value))
+            elif name == b"x-vllora-tags":
+                rec.tags = [t for t in (p.strip()[:64] for p in _text(value, 1024).split(",")) if t][:16]
+        scope[SCOPE_KEY] = RequestContext(rec, self.routes, self.log_bodies)
+        for observer in self.observers:
+            start = getattr(observer, "on_start", None)
+            if start is not None:
+                start(rec)
+        status = 0
+        first = 0.0
+
+        async def send_wrapper(message: dict[str, Any]) -> None:
+            nonlocal status, first
+            kind = message["type"]
+            if kind == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), id_header]
+            elif kind == "http.response.body" and not first and message.get("body"):
+                first = time.perf_counter()
+                if status >= 400 and rec.error_type is None:
+                    _error_from_body(rec, message["body"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            end = time.perf_counter()
+            rec.status = status or 500
+            rec.latency_ms = (end - t0) * 1000
+            if rec.stream and first:
+                rec.ttft_ms = (first - t0) * 1000
+            for observer in self.observers:
+                try:
+                    observer.on_record(rec)
+                except Exception:  # an observer's bug must never fail the request
+                    log.exception("observer %s failed", type(observer).__name__)
+
+
+def _error_from_body(rec: RequestRecord, body: bytes) -> None:
+    try:
+        obj = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return
+    err = obj.get("error") if isinstance(obj, dict) else None
+    if isinstance(err, dict):
+        rec.error_type = err.get("type") if isinstance(err.get("type"), str) else None
+        rec.error_code = err.get("code") if isinstance(err.get("code"), str) else None
