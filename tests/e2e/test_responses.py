@@ -278,3 +278,16 @@ def test_route_native_first_keeps_builtin_tools_and_falls_back_translated(upstre
         fallback = sdk.responses.with_raw_response.create(model="gpt-then-claude", input="flaky")  # OpenAI: 503 once
         assert fallback.headers["x-vllora-target"].startswith("anthropic/")
         assert fallback.parse().output_text == "echo: flaky"
+
+
+@pytest.mark.parametrize("provider,stream", [("openai", False), ("openai", True), ("anthropic", False), ("anthropic", True)])
+def test_request_log_records_responses(gateway: Any, provider: str, stream: bool) -> None:
+    from tests.e2e.test_request_log import wait_record
+
+    resp = httpx.post(f"{gateway.url}/v1/responses", timeout=10,
+                      json={"model": MODELS[provider], "input": "hello", "stream": stream, "metadata": {"k": "v"}})
+    assert resp.status_code == 200
+    rec = wait_record(gateway.url, resp.headers["x-vllora-request-id"])
+    assert rec["endpoint"] == "/v1/responses" and rec["provider"] == provider and rec["stream"] is stream
+    assert rec["prompt_tokens"] > 0 and rec["completion_tokens"] > 0 and rec["cost"] > 0
+    assert rec["metadata"] == {"k": "v"} and [a["status"] for a in rec["attempts"]] == [200]

@@ -26,6 +26,7 @@ from litestar.params import FromPath
 from litestar.response import Response, Stream
 
 from vllora.errors import InvalidRequest, RequestError, UpstreamProtocolError, VlloraError
+from vllora.observe import RequestContext, context_of
 from vllora.providers import get_adapter
 from vllora.providers.base import JSON, NativeSurfaces, Target
 from vllora.responses import passthrough
@@ -167,6 +168,8 @@ async def create_response(request: Request[Any, Any, Any]) -> Response[bytes] | 
     raw = await read_body(request)
     body = decode_body(raw)
     validate(body)
+    ctx = context_of(request)
+    ctx.request(body)
     router: Router = request.app.state.router
     targets = router.resolve(body["model"], "chat")
     plan = Plan(body, raw, response_store(request.app.state))
@@ -188,7 +191,8 @@ async def create_response(request: Request[Any, Any, Any]) -> Response[bytes] | 
             completion = await chat_run.attempt_json(router, target, plan.chat_for(target), None)
             return from_chat(completion, body, response_id)
 
-        outcome = await router.run(targets, attempt)
+        outcome = await router.run(targets, ctx.track(attempt))
+        ctx.outcome(outcome)  # target, usage and cost for the request log
         response: JSON = outcome.value
         plan.save(response, outcome.target.provider.id if _native(outcome.target) else None)
         return json_response(response, outcome.headers())
@@ -202,20 +206,21 @@ async def create_response(request: Request[Any, Any, Any]) -> Response[bytes] | 
             req = native.native_request(SURFACE, payload, native_body, target, headers)
             stream = await chat_run.open_upstream(router, target, req, stack)
             return _relay(plan, stream.chunks, passthrough.NativeStream(target.pricing), stack, target.provider.id,
-                          router.scrubber)
+                          router.scrubber, ctx)
         stream, translator = await chat_run.attempt_stream(router, target, plan.chat_for(target), None, stack)
-        return _translate(plan, chat_run.frames(stream, translator, stack), ResponseEvents(body, response_id),
-                          router.scrubber)
+        return _translate(plan, chat_run.frames(stream, translator, stack, ctx), ResponseEvents(body, response_id),
+                          router.scrubber, ctx)
 
     try:
-        outcome = await router.run(targets, open_attempt)
+        outcome = await router.run(targets, ctx.track(open_attempt))
+        ctx.outcome(outcome)
     except BaseException:
         await stack.aclose()
         raise
     events: AsyncGenerator[bytes, None] = outcome.value
     # Litestar cancels the sending task when the client leaves but leaves the generator suspended until garbage
     # collection; closing it right after the response releases the upstream connection at once.
-    return Stream(events, media_type="text/event-stream", headers={**SSE_HEADERS, **outcome.headers()},
+    return Stream(ctx.stream_body(events), media_type="text/event-stream", headers={**SSE_HEADERS, **outcome.headers()},
                   background=BackgroundTask(events.aclose))
 
 
@@ -225,8 +230,8 @@ def _failure(exc: Exception, scrubber: Scrubber) -> VlloraError:
     return UpstreamProtocolError(f"the provider's stream could not be read ({type(exc).__name__})")
 
 
-async def _translate(plan: Plan, frames: AsyncGenerator[bytes, None], events: ResponseEvents, scrubber: Scrubber
-                     ) -> AsyncGenerator[bytes, None]:
+async def _translate(plan: Plan, frames: AsyncGenerator[bytes, None], events: ResponseEvents, scrubber: Scrubber,
+                     ctx: RequestContext) -> AsyncGenerator[bytes, None]:
     try:
         for event in events.start():
             yield event
@@ -238,6 +243,7 @@ async def _translate(plan: Plan, frames: AsyncGenerator[bytes, None], events: Re
         except Exception as exc:
             await frames.aclose()  # the upstream connection goes now, not after a slow client read the failure
             err = _failure(exc, scrubber)
+            ctx.fail(err)
             tail = events.fail(err.message, err.status, err.code)
         plan.save(events.final, None)  # before the last event: a follow-up may name this response at once
         for event in tail:
@@ -247,7 +253,7 @@ async def _translate(plan: Plan, frames: AsyncGenerator[bytes, None], events: Re
 
 
 async def _relay(plan: Plan, chunks: AsyncIterator[bytes], relay: passthrough.NativeStream, stack: AsyncExitStack,
-                 provider: str, scrubber: Scrubber) -> AsyncGenerator[bytes, None]:
+                 provider: str, scrubber: Scrubber, ctx: RequestContext) -> AsyncGenerator[bytes, None]:
     saved = False
     try:
         try:
@@ -262,12 +268,14 @@ async def _relay(plan: Plan, chunks: AsyncIterator[bytes], relay: passthrough.Na
         except Exception as exc:
             await stack.aclose()  # the upstream connection goes now, not after a slow client read the failure
             err = _failure(exc, scrubber)
+            ctx.fail(err)
             tail = relay.fail(err.message, err.status, err.code)
         if not saved:
             plan.save(relay.final, provider)
         for frame in tail:
             yield frame
     finally:
+        ctx.usage((relay.final or {}).get("usage"))  # the request log, however the stream ended
         await stack.aclose()
 
 
