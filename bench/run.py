@@ -49,6 +49,14 @@ CHAT_CLAUDE = {
     "chat JSON claude": '{"model":"' + CLAUDE + '","messages":[{"role":"user","content":"Hello"}]}',
     "chat stream claude": '{"model":"' + CLAUDE + '","stream":true,"messages":[{"role":"user","content":"Hello"}]}',
 }
+# /v1/responses: gpt-4o is OpenAI's (native passthrough to the upstream's /v1/responses); groq/... is translated
+# through the chat adapter to the same upstream's /v1/chat/completions. Each response is also stored (SQLite).
+RESPONSES = {
+    "responses JSON native": '{"model":"gpt-4o","input":"Hello"}',
+    "responses stream native": '{"model":"gpt-4o","stream":true,"input":"Hello"}',
+    "responses JSON translated": '{"model":"groq/llama-3.3-70b-versatile","input":"Hello"}',
+    "responses stream translated": '{"model":"groq/llama-3.3-70b-versatile","stream":true,"input":"Hello"}',
+}
 
 
 def free_port() -> int:
@@ -208,7 +216,8 @@ def main() -> None:
         direct_first = asyncio.run(first_chunk_delay(f"{upstream}/v1/chat/completions", {}))
 
         env = {**base_env, "OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": f"{upstream}/v1", "VLLORA_API_KEY": KEY,
-               "ANTHROPIC_API_KEY": "sk-bench", "ANTHROPIC_BASE_URL": upstream}
+               "ANTHROPIC_API_KEY": "sk-bench", "ANTHROPIC_BASE_URL": upstream,
+               "GROQ_API_KEY": "sk-bench", "GROQ_BASE_URL": f"{upstream}/v1"}
         env.setdefault("VLLORA_DATA_DIR", tempfile.mkdtemp(prefix="vllora-bench-"))  # the request log, not ~/.local
         cmd = [str(ROOT / ".venv" / "bin" / "vllora"), "serve", "--port", str(gw_port), "--log-level", "warning",
                "--workers", str(args.workers)]
@@ -224,6 +233,8 @@ def main() -> None:
                     rows.append((scenario, "vllora", conns, *load(f"{url}/v1/messages", payload, conns, args.duration, AUTH)))
                 for scenario, payload in CHAT_CLAUDE.items():
                     rows.append((scenario, "vllora", conns, *load(f"{url}/v1/chat/completions", payload, conns, args.duration, AUTH)))
+                for scenario, body in RESPONSES.items():
+                    rows.append((scenario, "vllora", conns, *load(f"{url}/v1/responses", body, conns, args.duration, AUTH)))
             gw_first = asyncio.run(first_chunk_delay(f"{url}/v1/chat/completions", AUTH))
             facts.append(("vllora", "first stream chunk added", f"{gw_first - direct_first:.2f} ms (p50)"))
             rss_10k = rss_mb(proc.pid)
@@ -263,7 +274,7 @@ def main() -> None:
                 os.unlink(cfg.name)
 
     print(f"\n{'scenario':<27} {'target':<11} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
-    for scenario in ("chat JSON", "chat stream", "model list", *MESSAGES, *CHAT_CLAUDE):
+    for scenario in ("chat JSON", "chat stream", "model list", *MESSAGES, *CHAT_CLAUDE, *RESPONSES):
         for conns in (1, 32):
             for who in ("no gateway", "vllora", "vllora off", "LiteLLM"):
                 for r in rows:

@@ -9,12 +9,13 @@ differ only in ``base_url`` and key, which come from their provider file.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 
 from vllora.cost import image_cost
-from vllora.errors import UpstreamProtocolError, UpstreamStatusError
+from vllora.errors import CapabilityNotSupported, UpstreamProtocolError, UpstreamStatusError
 from vllora.providers.base import JSON, Target, UpstreamRequest, UpstreamResponse
 from vllora.providers.credentials import API_KEY
 from vllora.providers.openai_shapes import DONE_FRAME, estimated_usage, include_usage, prompt_chars, with_cost
@@ -134,6 +135,15 @@ class OpenAIAdapter:
 
     def chat_stream(self, target: Target, body: JSON) -> OpenAIStream:
         return OpenAIStream(target, hide_usage=target.provider.stream_usage and not include_usage(body), body=body)
+
+    def native_request(self, surface: str, raw: bytes, body: JSON, target: Target,
+                       client_headers: Mapping[str, str]) -> UpstreamRequest:
+        """OpenAI's own ``/v1/responses`` (``native_surfaces: [responses]``): the client's bytes, forwarded."""
+        if surface != "responses":
+            raise CapabilityNotSupported(f"{target.provider.id} does not serve the {surface} API natively", param="model")
+        stream = bool(body.get("stream"))
+        return UpstreamRequest("POST", f"{target.provider.base_url}/responses", _headers(target, stream),
+                               _body(body, target, raw), stream=stream)
 
     def map_error(self, resp: UpstreamResponse, target: Target) -> Exception:
         message, type_, code, param = "", None, None, None
