@@ -29,8 +29,8 @@ log = logging.getLogger("vllora.responses")
 JSON = dict[str, Any]
 MAX_CHAIN = 10_000  # a conversation longer than this is cut at its oldest end
 PURGE_EVERY_S = 60.0
-INSERT = ("INSERT INTO responses (id, created_at, previous_id, native_provider, response, input) VALUES (?, ?, ?, ?, ?, ?) "
-          "ON CONFLICT (id) DO UPDATE SET response = excluded.response, input = excluded.input")
+INSERT = ("INSERT INTO responses (id, created_at, previous_id, native_provider, response, input, owner) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET response = excluded.response, input = excluded.input")
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.decode
@@ -44,10 +44,11 @@ class Row:
     native_provider: str | None
     response: JSON
     input: list[JSON]
+    owner: str = ""  # the issued key that made it ("" for the master key or an open gateway)
 
     def values(self) -> tuple[Any, ...]:
         return (self.id, self.created_at, self.previous_id, self.native_provider, _encode(self.response).decode(),
-                _encode(self.input).decode())
+                _encode(self.input).decode(), self.owner)
 
 
 def _write(conn: Any, values: list[tuple[Any, ...]], purge_before: float | None) -> None:
@@ -68,10 +69,10 @@ class ResponseStore:
         self._purged_at = 0.0
 
     # writing --------------------------------------------------------------------------------------------
-    def save(self, response: JSON, input_items: list[JSON], native_provider: str | None = None) -> None:
+    def save(self, response: JSON, input_items: list[JSON], native_provider: str | None = None, owner: str = "") -> None:
         """Keep a response (written in the background; visible to lookups at once)."""
         self.pending[response["id"]] = Row(response["id"], self.clock(), response.get("previous_response_id"),
-                                           native_provider, response, input_items)
+                                           native_provider, response, input_items, owner)
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.get_running_loop().create_task(self._flush_all())
 
@@ -103,26 +104,35 @@ class ResponseStore:
     def _fresh(self, row: Row | None) -> Row | None:
         return row if row is not None and row.created_at >= self._cutoff() else None
 
-    async def get(self, response_id: str) -> JSON | None:
+    # Every entry point takes the caller's ``owner``: a response is found only by the key that made it (its
+    # ancestors were made by the same key, since a key can only continue what it can find).
+    async def get(self, response_id: str, owner: str = "") -> JSON | None:
         row = self._fresh(self.pending.get(response_id))
         if row is not None:
-            return row.response
+            return row.response if row.owner == owner else None
         found = await self.store.run(lambda conn: conn.fetchone(
-            "SELECT response FROM responses WHERE id = ? AND created_at >= ?", (response_id, self._cutoff())))
+            "SELECT response FROM responses WHERE id = ? AND created_at >= ? AND owner = ?",
+            (response_id, self._cutoff(), owner)))
         return None if found is None else dict(_decode(found[0]))
 
-    async def native_provider(self, response_id: str) -> tuple[bool, str | None]:
+    async def native_provider(self, response_id: str, owner: str = "") -> tuple[bool, str | None]:
         """(found, provider that stored it natively or None)."""
         row = self._fresh(self.pending.get(response_id))
         if row is not None:
-            return True, row.native_provider
+            return (True, row.native_provider) if row.owner == owner else (False, None)
         found = await self.store.run(lambda conn: conn.fetchone(
-            "SELECT native_provider FROM responses WHERE id = ? AND created_at >= ?", (response_id, self._cutoff())))
+            "SELECT native_provider FROM responses WHERE id = ? AND created_at >= ? AND owner = ?",
+            (response_id, self._cutoff(), owner)))
         return (False, None) if found is None else (True, found[0])
 
-    async def delete(self, response_id: str) -> bool:
-        row = self.pending.pop(response_id, None)
-        count = await self.store.run(lambda conn: conn.execute("DELETE FROM responses WHERE id = ?", (response_id,)))
+    async def delete(self, response_id: str, owner: str = "") -> bool:
+        row = self.pending.get(response_id)
+        if row is not None and row.owner == owner:
+            del self.pending[response_id]
+        else:
+            row = None
+        count = await self.store.run(lambda conn: conn.execute("DELETE FROM responses WHERE id = ? AND owner = ?",
+                                                               (response_id, owner)))
         return bool(count) or row is not None
 
     async def conversation(self, response_id: str) -> list[JSON] | None:
@@ -163,14 +173,17 @@ class ResponseStore:
         rows: list[tuple[str, str]] = await self.store.run(work)
         return [(_decode(r), _decode(i)) for r, i in rows]
 
-    async def input_items(self, response_id: str) -> list[JSON] | None:
+    async def input_items(self, response_id: str, owner: str = "") -> list[JSON] | None:
         """The items a response was generated from (earlier turns and its own input), oldest first."""
         row = self._fresh(self.pending.get(response_id))
         if row is not None:
+            if row.owner != owner:
+                return None
             previous, own = row.previous_id, row.input
         else:
             found = await self.store.run(lambda conn: conn.fetchone(
-                "SELECT previous_id, input FROM responses WHERE id = ? AND created_at >= ?", (response_id, self._cutoff())))
+                "SELECT previous_id, input FROM responses WHERE id = ? AND created_at >= ? AND owner = ?",
+                (response_id, self._cutoff(), owner)))
             if found is None:
                 return None
             previous, own = found[0], _decode(found[1])

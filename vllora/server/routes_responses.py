@@ -83,6 +83,11 @@ def response_store(state: State) -> ResponseStore:
     return found
 
 
+def owner_of(request: Request[Any, Any, Any]) -> str:
+    """The issued key calling (set by the key gate), or "" for the master key and an open gateway."""
+    return str(request.scope.get("state", {}).get("vllora.key_id") or "")
+
+
 def _not_found(response_id: str, param: str | None = None) -> RequestError:
     what = "Previous response" if param else "Response"
     return RequestError(f"{what} with id {response_id!r} not found (never stored here, deleted, or past the "
@@ -116,10 +121,11 @@ def _for_native(items: list[JSON]) -> list[JSON]:
 class Plan:
     """What one request needs per target: its own items, the stored conversation, the translated chat body."""
 
-    def __init__(self, body: JSON, raw: bytes, store: ResponseStore) -> None:
+    def __init__(self, body: JSON, raw: bytes, store: ResponseStore, owner: str = "") -> None:
         self.body = body
         self.raw = raw
         self.store = store
+        self.owner = owner
         self.items = input_items(body)
         self.previous: str | None = body.get("previous_response_id")
         self.known = False
@@ -129,9 +135,11 @@ class Plan:
 
     async def prepare(self) -> None:
         if self.previous:
-            self.known, self.stored_by = await self.store.native_provider(self.previous)
+            self.known, self.stored_by = await self.store.native_provider(self.previous, self.owner)
             if self.known:
                 self.history = await self.store.conversation(self.previous) or []
+            elif self.owner:  # an issued key continues only its own responses, never by forwarding an unknown id
+                raise _not_found(self.previous, "previous_response_id")
 
     def chat_for(self, target: Target) -> JSON:
         """The translated body for one target, built when a translated target is first tried (a route that starts
@@ -158,7 +166,7 @@ class Plan:
             return
         if self.previous and not response.get("previous_response_id"):
             response = {**response, "previous_response_id": self.previous}
-        self.store.save(response, self.items, native_provider)
+        self.store.save(response, self.items, native_provider, self.owner)
 
 
 @post("/v1/responses", summary="Create a model response (OpenAI Responses API)", tags=["OpenAI"], status_code=200,
@@ -172,7 +180,7 @@ async def create_response(request: Request[Any, Any, Any]) -> Response[bytes] | 
     ctx.request(body)
     router: Router = request.app.state.router
     targets = router.resolve(body["model"], "chat")
-    plan = Plan(body, raw, response_store(request.app.state))
+    plan = Plan(body, raw, response_store(request.app.state), owner_of(request))
     await plan.prepare()
     headers = dict(request.headers)
     response_id = new_response_id()
@@ -281,7 +289,7 @@ async def _relay(plan: Plan, chunks: AsyncIterator[bytes], relay: passthrough.Na
 
 @get("/v1/responses/{response_id:str}", summary="Retrieve a stored response", tags=["OpenAI"], responses=ERRORS)
 async def get_response(request: Request[Any, Any, Any], response_id: FromPath[str]) -> Response[bytes]:
-    found = await response_store(request.app.state).get(response_id)
+    found = await response_store(request.app.state).get(response_id, owner_of(request))
     if found is None:
         raise _not_found(response_id)
     return json_response(found, {})
@@ -290,7 +298,7 @@ async def get_response(request: Request[Any, Any, Any], response_id: FromPath[st
 @delete("/v1/responses/{response_id:str}", summary="Delete a stored response", tags=["OpenAI"], status_code=200,
         responses=ERRORS)
 async def delete_response(request: Request[Any, Any, Any], response_id: FromPath[str]) -> Response[bytes]:
-    if not await response_store(request.app.state).delete(response_id):
+    if not await response_store(request.app.state).delete(response_id, owner_of(request)):
         raise _not_found(response_id)
     return json_response({"id": response_id, "object": "response", "deleted": True}, {})
 
@@ -308,7 +316,7 @@ async def list_input_items(request: Request[Any, Any, Any], response_id: FromPat
         raise InvalidRequest("'limit' must be an integer from 1 to 100", param="limit") from None
     if not 1 <= limit <= 100:
         raise InvalidRequest("'limit' must be an integer from 1 to 100", param="limit")
-    items = await response_store(request.app.state).input_items(response_id)
+    items = await response_store(request.app.state).input_items(response_id, owner_of(request))
     if items is None:
         raise _not_found(response_id)
     if order == "desc":

@@ -117,3 +117,8 @@ MIGRATIONS.append(Migration(2, "request log", """
     );
     CREATE INDEX IF NOT EXISTS request_tags_tag ON request_tags (tag, ts)
 """))
+
+# issue 15: a stored response (Responses API) is found only by the key that made it ("" for the master key).
+MIGRATIONS.append(Migration(21, "stored responses belong to the key that made them", """
+    ALTER TABLE responses ADD COLUMN owner TEXT NOT NULL DEFAULT ''
+"""))
