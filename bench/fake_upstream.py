@@ -2,7 +2,8 @@
 
 ``python bench/fake_upstream.py --port 18080`` answers ``POST /v1/chat/completions`` with a fixed completion,
 or a fixed 8-chunk SSE stream when the body contains ``"stream":true``; ``POST /v1/messages`` the same in
-Anthropic's shape (a message, or its named events with 8 text deltas). ``--delay-ms`` adds latency.
+Anthropic's shape (a message, or its named events with 8 text deltas); ``POST /v1/responses`` in the Responses
+API's shape (a Response object, or 10 named events). ``--delay-ms`` adds latency.
 """
 
 from __future__ import annotations
@@ -50,6 +51,25 @@ SSE_RESPONSE = response(STREAM, b"text/event-stream")
 MESSAGE_RESPONSE = response(MESSAGE, b"application/json")
 MESSAGE_SSE_RESPONSE = response(MESSAGE_EVENTS, b"text/event-stream")
 
+# OpenAI's own Responses API (POST /v1/responses), for the native passthrough rows
+_RESP = (b'{"id":"resp_bench","object":"response","created_at":1,"status":"%s","model":"gpt-4o","output":%s,'
+         b'"parallel_tool_calls":true,"tool_choice":"auto","tools":[],"usage":%s}')
+_ITEM = (b'[{"id":"msg_bench","type":"message","role":"assistant","status":"completed",'
+         b'"content":[{"type":"output_text","text":"Hello there","annotations":[]}]}]')
+_USAGE = (b'{"input_tokens":9,"input_tokens_details":{"cached_tokens":0},"output_tokens":3,'
+          b'"output_tokens_details":{"reasoning_tokens":0},"total_tokens":12}')
+RESPONSE_OBJECT = _RESP % (b"completed", _ITEM, _USAGE)
+RESPONSE_EVENTS = (
+    b'event: response.created\ndata: {"type":"response.created","sequence_number":0,"response":'
+    + _RESP % (b"in_progress", b"[]", b"null") + b'}\n\n'
+    + b"".join(b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","sequence_number":%d,'
+               b'"item_id":"msg_bench","output_index":0,"content_index":0,"delta":"tok","logprobs":[]}\n\n' % (i + 1)
+               for i in range(8))
+    + b'event: response.completed\ndata: {"type":"response.completed","sequence_number":9,"response":'
+    + RESPONSE_OBJECT + b'}\n\n')
+RESPONSES_JSON = response(RESPONSE_OBJECT, b"application/json")
+RESPONSES_SSE = response(RESPONSE_EVENTS, b"text/event-stream")
+
 
 class Upstream(asyncio.Protocol):
     delay = 0.0
@@ -81,6 +101,8 @@ class Upstream(asyncio.Protocol):
             stream = b'"stream":true' in body.replace(b" ", b"")
             if head.startswith(b"post /v1/messages"):
                 reply = MESSAGE_SSE_RESPONSE if stream else MESSAGE_RESPONSE
+            elif head.startswith(b"post /v1/responses"):
+                reply = RESPONSES_SSE if stream else RESPONSES_JSON
             else:
                 reply = SSE_RESPONSE if stream else JSON_RESPONSE
             if self.delay:

@@ -47,13 +47,17 @@ MESSAGES = {  # /v1/messages rows: (scenario, body); chat through the Anthropic 
     "msgs JSON native": '{"model":"' + CLAUDE + '","max_tokens":64,"messages":[{"role":"user","content":"Hello"}]}',
     "msgs stream native": '{"model":"' + CLAUDE + '","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"Hello"}]}',
 }
-RESPONSES = {  # /v1/responses rows (when the route exists): translated to chat, and passthrough to a Responses upstream
-    "resp JSON": '{"model":"gpt-4o","input":"Hello"}',
-    "resp stream": '{"model":"gpt-4o","stream":true,"input":"Hello"}',
-}
 CHAT_CLAUDE = {
     "chat JSON claude": '{"model":"' + CLAUDE + '","messages":[{"role":"user","content":"Hello"}]}',
     "chat stream claude": '{"model":"' + CLAUDE + '","stream":true,"messages":[{"role":"user","content":"Hello"}]}',
+}
+# /v1/responses: gpt-4o is OpenAI's (native passthrough to the upstream's /v1/responses); groq/... is translated
+# through the chat adapter to the same upstream's /v1/chat/completions. Each response is also stored (SQLite).
+RESPONSES = {
+    "responses JSON native": '{"model":"gpt-4o","input":"Hello"}',
+    "responses stream native": '{"model":"gpt-4o","stream":true,"input":"Hello"}',
+    "responses JSON translated": '{"model":"groq/llama-3.3-70b-versatile","input":"Hello"}',
+    "responses stream translated": '{"model":"groq/llama-3.3-70b-versatile","stream":true,"input":"Hello"}',
 }
 
 
@@ -291,13 +295,13 @@ def main() -> None:
         direct_first = asyncio.run(first_chunk_delay(f"{upstream}/v1/chat/completions", {}))
 
         env = {**base_env, "OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": f"{upstream}/v1", "VLLORA_API_KEY": KEY,
-               "ANTHROPIC_API_KEY": "sk-bench", "ANTHROPIC_BASE_URL": upstream}
+               "ANTHROPIC_API_KEY": "sk-bench", "ANTHROPIC_BASE_URL": upstream,
+               "GROQ_API_KEY": "sk-bench", "GROQ_BASE_URL": f"{upstream}/v1"}
         env.setdefault("VLLORA_DATA_DIR", tempfile.mkdtemp(prefix="vllora-bench-"))  # the request log, not ~/.local
         proc, ready = stack.enter_context(process(serve(gw_port), env, f"http://127.0.0.1:{gw_port}/health"))
         facts.append(("vllora", "time to ready", f"{ready * 1000:.0f} ms"))
         facts.append(("vllora", "RSS after start", f"{rss_mb(proc.pid):.0f} MB"))
         url = f"http://127.0.0.1:{gw_port}"
-        has_responses = httpx.post(f"{url}/v1/responses", content=b"{}", headers={**AUTH, "content-type": "application/json"}).status_code != 404
         for conns in (1, 32):
             jobs.append(("chat JSON", "vllora", conns, f"{url}/v1/chat/completions", CHAT, AUTH, proc.pid))
             jobs.append(("chat stream", "vllora", conns, f"{url}/v1/chat/completions", STREAM, AUTH, proc.pid))
@@ -306,7 +310,7 @@ def main() -> None:
                 jobs.append((scenario, "vllora", conns, f"{url}/v1/messages", payload, AUTH, proc.pid))
             for scenario, payload in CHAT_CLAUDE.items():
                 jobs.append((scenario, "vllora", conns, f"{url}/v1/chat/completions", payload, AUTH, proc.pid))
-            for scenario, payload in RESPONSES.items() if has_responses else ():
+            for scenario, payload in RESPONSES.items():
                 jobs.append((scenario, "vllora", conns, f"{url}/v1/responses", payload, AUTH, proc.pid))
 
         # the same gateway with the request log and metrics off (VLLORA_OBSERVE=off): what recording costs

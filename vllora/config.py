@@ -203,7 +203,8 @@ def _provider(entry: Mapping[str, Any], conf: Mapping[str, Any], environ: Mappin
         options=options,
         token_source=spec.token_source,
         region=region,
-        native_surfaces=tuple(entry.get("native_surfaces") or ()),
+        native_surfaces=tuple(conf["native_surfaces"] if "native_surfaces" in conf else entry.get("native_surfaces") or ()),
+        stream_usage=bool(entry.get("stream_usage", False)),
     )
 
 

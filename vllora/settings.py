@@ -42,6 +42,7 @@ class ProviderSettings:
     options: Mapping[str, Any] = field(default_factory=dict)  # non-secret adapter settings (project, api_version)
     token_source: str | None = None  # "module:factory" minting OAuth2 access tokens at request time
     region: str | None = None  # the configured region (picks a Bedrock inference profile for a bare model id)
+    stream_usage: bool = False  # accepts stream_options.include_usage: always asked, hidden when the client did not ask
     native_surfaces: tuple[str, ...] = ()  # "responses" | "messages": surfaces forwarded to the provider as they are
 
     @property

@@ -32,7 +32,7 @@ def e2e_catalog() -> Catalog:
 def e2e_settings(base: str, **server: Any) -> Settings:
     providers = {
         "openai": ProviderSettings("openai", "openai", f"{base}/openai/v1", api_key="sk-openai", timeout_s=2,
-                                   credential_env=("OPENAI_API_KEY",)),
+                                   credential_env=("OPENAI_API_KEY",), native_surfaces=("responses",)),
         "anthropic": ProviderSettings("anthropic", "anthropic", f"{base}/anthropic", api_key="sk-ant", timeout_s=2,
                                       credential_env=("ANTHROPIC_API_KEY",)),
         "gemini": ProviderSettings("gemini", "gemini", f"{base}/gemini", api_key="g-key", timeout_s=2,

@@ -50,6 +50,15 @@ def last_text(body: dict[str, Any]) -> str:
     return ""
 
 
+def reply_text(text: str) -> str:
+    """What every fake answers: ``echo: <text>``, or the text itself when it is a JSON object (structured outputs)."""
+    return text if text.startswith("{") else f"echo: {text}"
+
+
+def reply_pieces(text: str) -> list[str]:
+    return [text] if text.startswith("{") else ["echo", ": ", text]
+
+
 class FakeUpstream:
     def __init__(self) -> None:
         self.port = free_port()
@@ -112,7 +121,7 @@ class FakeUpstream:
         model = body["model"]
         calls = [{"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}}]
         if not body.get("stream"):
-            message: dict[str, Any] = {"role": "assistant", "content": None if text == "tool" else f"echo: {text}"}
+            message: dict[str, Any] = {"role": "assistant", "content": None if text == "tool" else reply_text(text)}
             if text == "tool":
                 message["tool_calls"] = calls
             return web.json_response({"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": model,
@@ -132,7 +141,7 @@ class FakeUpstream:
                        frame({"tool_calls": [{"index": 0, "function": {"arguments": '"Paris"}'}}]}),
                        frame({}, "tool_calls")]
         else:
-            frames += [frame({"content": w}) for w in ("echo", ": ", text)] + [frame({}, "stop")]
+            frames += [frame({"content": w}) for w in reply_pieces(text)] + [frame({}, "stop")]
         if (body.get("stream_options") or {}).get("include_usage"):
             frames.append(frame({}, usage={"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}, choices=False))
         frames.append(b"data: [DONE]\n\n")
@@ -171,7 +180,7 @@ class FakeUpstream:
             return web.json_response({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}, status=529)
         usage = {"input_tokens": 20, "output_tokens": 7, "cache_read_input_tokens": 5, "cache_creation_input_tokens": 0}
         if not body.get("stream"):
-            content: list[dict[str, Any]] = [{"type": "text", "text": f"echo: {text}"}]
+            content: list[dict[str, Any]] = [{"type": "text", "text": reply_text(text)}]
             stop = "end_turn"
             if text == "tool":
                 content = [{"type": "text", "text": "Checking."},
@@ -196,7 +205,7 @@ class FakeUpstream:
                        ev("content_block_delta", {"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": '"Paris"}'}}),
                        ev("message_delta", {"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 9}})]
         else:
-            frames += [ev("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": w}}) for w in ("echo", ": ", text)]
+            frames += [ev("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": w}}) for w in reply_pieces(text)]
             frames += [ev("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 7}})]
         frames.append(ev("message_stop", {"type": "message_stop"}))
         return await self._sse(request, frames, text == "die")
@@ -225,7 +234,7 @@ class FakeUpstream:
         if gate is not None:
             return gate
         usage = {"promptTokenCount": 12, "candidatesTokenCount": 6, "totalTokenCount": 18}
-        parts: list[dict[str, Any]] = [{"text": f"echo: {text}"}]
+        parts: list[dict[str, Any]] = [{"text": reply_text(text)}]
         if text == "tool":
             parts = [{"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}, "thoughtSignature": "c2lnbmF0dXJl"}]
         if text == "think":
@@ -234,7 +243,7 @@ class FakeUpstream:
             return web.json_response({"candidates": [{"index": 0, "finishReason": "STOP", "content": {"role": "model", "parts": parts}}],
                                       "usageMetadata": usage, "modelVersion": model, "responseId": "r1"})
         chunks = [{"candidates": [{"index": 0, "content": {"role": "model", "parts": [p]}}], "usageMetadata": usage, "modelVersion": model, "responseId": "r1"}
-                  for p in ([{"text": "echo"}, {"text": ": "}, {"text": text}] if text != "tool" else parts)]
+                  for p in ([{"text": w} for w in reply_pieces(text)] if text != "tool" else parts)]
         chunks[-1]["candidates"][0]["finishReason"] = "STOP"
         frames = [b"data: " + json.dumps(c).encode() + b"\r\n\r\n" for c in chunks]
         if text == "die":
@@ -298,7 +307,7 @@ class FakeUpstream:
             return gate
         usage = {"inputTokens": 15, "outputTokens": 4, "totalTokens": 19}
         if action == "converse":
-            content: list[dict[str, Any]] = [{"text": f"echo: {text}"}]
+            content: list[dict[str, Any]] = [{"text": reply_text(text)}]
             stop = "end_turn"
             if text == "tool":
                 content = [{"toolUse": {"toolUseId": "tooluse_1", "name": "get_weather", "input": {"city": "Paris"}}}]
@@ -317,7 +326,7 @@ class FakeUpstream:
                        ev("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"toolUse": {"input": '"Paris"}'}}}),
                        ev("messageStop", {"stopReason": "tool_use"})]
         else:
-            frames += [ev("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": w}, "p": "abcdefgh"}) for w in ("echo", ": ", text)]
+            frames += [ev("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": w}, "p": "abcdefgh"}) for w in reply_pieces(text)]
             frames += [ev("messageStop", {"stopReason": "end_turn"})]
         frames.append(ev("metadata", {"usage": usage, "metrics": {"latencyMs": 5}}))
         joined = b"".join(frames)  # re-split at odd boundaries to exercise the decoder
@@ -333,11 +342,17 @@ class FakeUpstream:
         return resp
 
     # lifecycle --------------------------------------------------------------------------------------
+    async def openai_responses(self, request: web.Request) -> web.StreamResponse:
+        from tests.e2e.fake_responses import openai_responses
+
+        return await openai_responses(self, request)
+
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/openai/v1/chat/completions", self.openai_chat)
         app.router.add_post("/openai/v1/embeddings", self.openai_embeddings)
         app.router.add_post("/openai/v1/images/generations", self.openai_images)
+        app.router.add_post("/openai/v1/responses", self.openai_responses)
         app.router.add_post("/anthropic/v1/messages", self.anthropic_messages)
         app.router.add_post("/anthropic/v1/messages/count_tokens", self.anthropic_count_tokens)
         app.router.add_post("/gemini/v1beta/models/{tail}", self.gemini)

@@ -169,3 +169,21 @@ def test_refusals_are_counted_and_health_shows_the_limits(gw):
     assert 'vllora_key_refusals_total{reason="rpm"}' in text
     health = httpx.get(f"{gw.url}/health").json()
     assert health["limits"]["backend"] == "memory" and health["limits"]["policy"]["budgets"] == "fail_closed"
+
+
+def test_stored_responses_belong_to_the_key_that_made_them(gw):
+    import openai
+
+    alice, bob = issue(gw), issue(gw)
+    with openai.OpenAI(base_url=f"{gw.url}/v1", api_key=alice, max_retries=0) as a, \
+            openai.OpenAI(base_url=f"{gw.url}/v1", api_key=bob, max_retries=0) as b:
+        mine = a.responses.create(model="gemini-1.5-pro", input="my secret plan")
+        assert a.responses.retrieve(mine.id).id == mine.id
+        follow = a.responses.create(model="gemini-1.5-pro", input="and then?", previous_response_id=mine.id)
+        assert follow.previous_response_id == mine.id
+        for call in (lambda: b.responses.retrieve(mine.id), lambda: b.responses.input_items.list(mine.id),
+                     lambda: b.responses.delete(mine.id),
+                     lambda: b.responses.create(model="gpt-4o", input="x", previous_response_id=mine.id)):
+            with pytest.raises(openai.NotFoundError):
+                call()
+        assert a.responses.retrieve(mine.id).id == mine.id  # bob's delete did nothing

@@ -148,6 +148,7 @@ class KeyGate:
     # an issued key ------------------------------------------------------------------------------------------
     async def _issued(self, key: repo.KeyRecord, scope: dict[str, Any], receive: Any, send: Any) -> None:
         path: str = scope["path"]
+        scope.setdefault("state", {})["vllora.key_id"] = key.id  # routes that keep data per key read it here
         record_ctx = scope.get(SCOPE_KEY)  # the request record (vllora.observe), made before the gate runs
         if record_ctx is not None:
             record_ctx.record.key_id = key.id

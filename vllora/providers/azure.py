@@ -100,7 +100,7 @@ class AzureAdapter:
         return openai.ADAPTER.chat_response(resp, target, body)
 
     def chat_stream(self, target: Target, body: JSON) -> AzureStream:
-        return AzureStream(target)
+        return AzureStream(target, hide_usage=target.provider.stream_usage and not openai.include_usage(body), body=body)
 
     def map_error(self, resp: UpstreamResponse, target: Target) -> Exception:
         return openai.ADAPTER.map_error(resp, target)

@@ -9,15 +9,16 @@ differ only in ``base_url`` and key, which come from their provider file.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 
 from vllora.cost import image_cost
-from vllora.errors import UpstreamProtocolError, UpstreamStatusError
+from vllora.errors import CapabilityNotSupported, UpstreamProtocolError, UpstreamStatusError
 from vllora.providers.base import JSON, Target, UpstreamRequest, UpstreamResponse
 from vllora.providers.credentials import API_KEY
-from vllora.providers.openai_shapes import DONE_FRAME, with_cost
+from vllora.providers.openai_shapes import DONE_FRAME, estimated_usage, include_usage, prompt_chars, with_cost
 from vllora.providers.sse import LineBuffer
 
 _decode = msgspec.json.decode
@@ -61,11 +62,14 @@ def retry_after(headers: Any) -> float | None:
 class OpenAIStream:
     """Relay SSE frames as they arrive; add cost to the usage chunk; raise on an error frame."""
 
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: Target, hide_usage: bool = False, body: JSON | None = None) -> None:
         self.pricing = target.pricing
+        self.prompt_chars = prompt_chars(body or {})
+        self.content_frames = 0  # OpenAI sends about one token a chunk: what a stream cut short is charged for
         self.frames = LineBuffer()  # linear-time split on blank lines, one frame capped at MAX_EVENT_BYTES
         self.done = False
         self.usage_seen: JSON | None = None
+        self.hide_usage = hide_usage  # the gateway asked for the usage chunk, the client did not: keep it here
 
     def feed(self, data: bytes) -> list[bytes]:
         out: list[bytes] = []
@@ -85,13 +89,21 @@ class OpenAIStream:
                 err = obj["error"]
                 raise UpstreamStatusError(str(err.get("message") or "provider stream error"), status=502,
                                           code=err.get("code") or err.get("type"))
+        if b'"content":"' in frame:
+            self.content_frames += 1
         if b'"usage"' in frame and frame.startswith(b"data:") and not _NULL_USAGE.search(frame):
             obj = _decode(frame[5:].strip())
             if isinstance(obj, dict) and isinstance(obj.get("usage"), dict):
                 obj["usage"] = with_cost(obj["usage"], self.pricing)
-                self.usage_seen = obj["usage"]  # for the request log
+                self.usage_seen = obj["usage"]  # for the request log (and the key's spend)
+                if self.hide_usage and not obj.get("choices"):
+                    return []
                 return [b"data: " + _encode(obj) + b"\n\n"]
         return [frame + b"\n\n"]
+
+    def partial_usage(self) -> JSON | None:
+        """An estimate when the stream ended before its usage chunk (the client left): a token per content chunk."""
+        return estimated_usage(self.prompt_chars, self.content_frames * 4, self.pricing)
 
     def close(self) -> list[bytes]:
         rest = self.frames.rest()
@@ -107,6 +119,9 @@ class OpenAIAdapter:
 
     def chat_request(self, body: JSON, target: Target, raw: bytes | None = None) -> UpstreamRequest:
         stream = bool(body.get("stream"))
+        if stream and target.provider.stream_usage and not include_usage(body):
+            # every stream is recorded and charged: ask for the usage chunk (OpenAIStream hides it again)
+            body, raw = {**body, "stream_options": {**(body.get("stream_options") or {}), "include_usage": True}}, None
         return UpstreamRequest("POST", f"{target.provider.base_url}/chat/completions", _headers(target, stream),
                                _body(body, target, raw), stream=stream)
 
@@ -119,7 +134,16 @@ class OpenAIAdapter:
         return data
 
     def chat_stream(self, target: Target, body: JSON) -> OpenAIStream:
-        return OpenAIStream(target)
+        return OpenAIStream(target, hide_usage=target.provider.stream_usage and not include_usage(body), body=body)
+
+    def native_request(self, surface: str, raw: bytes, body: JSON, target: Target,
+                       client_headers: Mapping[str, str]) -> UpstreamRequest:
+        """OpenAI's own ``/v1/responses`` (``native_surfaces: [responses]``): the client's bytes, forwarded."""
+        if surface != "responses":
+            raise CapabilityNotSupported(f"{target.provider.id} does not serve the {surface} API natively", param="model")
+        stream = bool(body.get("stream"))
+        return UpstreamRequest("POST", f"{target.provider.base_url}/responses", _headers(target, stream),
+                               _body(body, target, raw), stream=stream)
 
     def map_error(self, resp: UpstreamResponse, target: Target) -> Exception:
         message, type_, code, param = "", None, None, None

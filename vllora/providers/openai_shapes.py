@@ -151,6 +151,29 @@ def max_tokens(body: Mapping[str, Any]) -> int | None:
     return value if isinstance(value, int) else None
 
 
+def prompt_chars(body: Mapping[str, Any]) -> int:
+    """Characters of text in a chat request's messages (for an estimate of its prompt tokens)."""
+    total = 0
+    for message in body.get("messages") or ():
+        content = message.get("content") if isinstance(message, Mapping) else None
+        if isinstance(content, str):
+            total += len(content)
+        elif isinstance(content, list):
+            total += sum(len(p.get("text") or "") for p in content if isinstance(p, Mapping))
+    return total
+
+
+def estimated_usage(prompt_chars: int, output_chars: int, pricing: Mapping[str, Any] | None) -> JSON:
+    """OpenAI-shaped usage from character counts (about 4 characters a token), with cost, marked ``estimated``."""
+    from vllora.cost import usage_cost
+
+    usage: JSON = {"prompt_tokens": -(-prompt_chars // 4), "completion_tokens": -(-output_chars // 4)}
+    usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+    usage["cost"] = usage_cost(usage, pricing)
+    usage["estimated"] = True
+    return usage
+
+
 class ChunkStream:
     """What every translated stream shares: one id, model and timestamp on all its chunks, and how it ends."""
 
@@ -161,6 +184,13 @@ class ChunkStream:
         self.want_usage = include_usage(body)
         self.usage_seen: JSON | None = None
         self.empty_args: list[int] = []  # tool calls (OpenAI index) that have had no argument text yet
+        self.prompt_chars = prompt_chars(body)
+        self.output_chars = 0  # text sent so far: what a stream cut short is charged for (``partial_usage``)
+
+    def partial_usage(self) -> JSON | None:
+        """An estimate (4 characters a token) when the stream ended before the provider's usage: the client left."""
+        target = getattr(self, "target", None)
+        return estimated_usage(self.prompt_chars, self.output_chars, None if target is None else target.pricing)
 
     def _tool_started(self, index: int) -> None:
         self.empty_args.append(index)
@@ -170,6 +200,15 @@ class ChunkStream:
             self.empty_args.remove(index)
 
     def _chunk(self, delta: JSON | None = None, finish: str | None = None) -> bytes:
+        if delta:
+            for key in ("content", "reasoning_content"):
+                text = delta.get(key)
+                if isinstance(text, str):
+                    self.output_chars += len(text)
+            for call in delta.get("tool_calls") or ():
+                args = (call.get("function") or {}).get("arguments") if isinstance(call, dict) else None
+                if isinstance(args, str):
+                    self.output_chars += len(args)
         return sse_frame(chunk(id=self.id, model=self.model, created=self.created, delta=delta, finish_reason=finish))
 
     def _ending(self, finish: str, usage_obj: JSON) -> list[bytes]:

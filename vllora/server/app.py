@@ -41,6 +41,7 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
         routes_keys,
         routes_models,
         routes_requests,
+        routes_responses,
     )
     from vllora.server.exceptions import handle
     from vllora.server.middleware import AccessLog, Gate, allowed_hosts
@@ -82,10 +83,11 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
         *routes_requests.ROUTES,
         *routes_keys.ROUTES,
         *routes_console.ROUTES,
+        *routes_responses.ROUTES,
     ]
     app = Litestar(
         route_handlers=route_handlers,
-        lifespan=[lifespan],
+        lifespan=[lifespan, routes_responses.lifespan],
         exception_handlers={Exception: handle},
         openapi_config=OpenAPIConfig(title="vllora", version=__version__, path="/schema"),
         request_max_body_size=int(settings.server.max_body_mb * 1024 * 1024),

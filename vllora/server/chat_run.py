@@ -82,7 +82,10 @@ async def frames(stream: UpstreamStream, translator: StreamTranslator, stack: As
         for frame in translator.close():
             yield frame
     finally:
-        ctx.usage(getattr(translator, "usage_seen", None))
+        usage = getattr(translator, "usage_seen", None)
+        if usage is None and hasattr(translator, "partial_usage"):  # cut short: charged for what was produced
+            usage = translator.partial_usage()
+        ctx.usage(usage)
         await stack.aclose()
 
 

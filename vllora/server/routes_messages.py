@@ -119,6 +119,10 @@ class ChatToMessages:
     def usage_seen(self) -> JSON | None:
         return cast("JSON | None", getattr(self.inner, "usage_seen", None))
 
+    def partial_usage(self) -> JSON | None:
+        partial = getattr(self.inner, "partial_usage", None)
+        return cast("JSON | None", partial()) if partial is not None else None
+
 
 async def _events(frames: AsyncGenerator[bytes, None], scrubber: Scrubber, ctx: RequestContext
                   ) -> AsyncGenerator[bytes, None]:

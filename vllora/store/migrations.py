@@ -27,6 +27,17 @@ MIGRATIONS: list[Migration] = [
             value TEXT NOT NULL
         )
     """),
+    Migration(12, "responses (Responses API: store, previous_response_id)", """
+        CREATE TABLE IF NOT EXISTS responses (
+            id TEXT PRIMARY KEY,
+            created_at DOUBLE PRECISION NOT NULL,
+            previous_id TEXT,
+            native_provider TEXT,
+            response TEXT NOT NULL,
+            input TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS responses_created_at ON responses (created_at)
+    """),
     Migration(20, "gateway keys (vllora.keys): hashes only, never a key", """
         CREATE TABLE IF NOT EXISTS gateway_keys (
             id TEXT PRIMARY KEY,
@@ -105,4 +116,9 @@ MIGRATIONS.append(Migration(2, "request log", """
         PRIMARY KEY (request_id, tag)
     );
     CREATE INDEX IF NOT EXISTS request_tags_tag ON request_tags (tag, ts)
+"""))
+
+# issue 15: a stored response (Responses API) is found only by the key that made it ("" for the master key).
+MIGRATIONS.append(Migration(21, "stored responses belong to the key that made them", """
+    ALTER TABLE responses ADD COLUMN owner TEXT NOT NULL DEFAULT ''
 """))
