@@ -84,11 +84,12 @@ def rss_mb(pid: int) -> float:
 
 
 @contextmanager
-def process(cmd: list[str], env: dict[str, str], ready_url: str, timeout: float = 120) -> Iterator[tuple[subprocess.Popen[bytes], float]]:
+def process(cmd: list[str], env: dict[str, str], ready_url: str, timeout: float = 120, cwd: Path | None = None
+            ) -> Iterator[tuple[subprocess.Popen[bytes], float]]:
     start = time.perf_counter()
     # the log goes to a file: a pipe nobody reads fills up at info level and blocks the server
     log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in the finally below, after the process ends)
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True, cwd=cwd)
     try:
         deadline = start + timeout
         while True:
@@ -273,6 +274,9 @@ def main() -> None:
     parser.add_argument("--log-level", default="info", help="vllora's log level (info is the default of vllora serve)")
     parser.add_argument("--no-litellm", action="store_true", help="skip LiteLLM's proxy")
     parser.add_argument("--soak", type=int, default=100_000, help="requests before the final RSS reading")
+    parser.add_argument("--only", default="", help="measure only the scenarios matching this regex (quick A/B runs)")
+    parser.add_argument("--baseline", type=Path, help="also run this source tree of vllora (e.g. `git archive main` "
+                        "unpacked) as 'vllora base', interleaved with the same scenarios")
     args = parser.parse_args()
 
     jobs: list[Job] = []
@@ -312,6 +316,14 @@ def main() -> None:
                 jobs.append((scenario, "vllora", conns, f"{url}/v1/chat/completions", payload, AUTH, proc.pid))
             for scenario, payload in RESPONSES.items():
                 jobs.append((scenario, "vllora", conns, f"{url}/v1/responses", payload, AUTH, proc.pid))
+
+        if args.baseline is not None:  # the previous code on the same venv, side by side with this one
+            base_port = free_port()
+            old_env = {**env, "PYTHONPATH": str(args.baseline.resolve())}
+            based, _ = stack.enter_context(process([py, "-m", "vllora", *serve(base_port)[1:]], old_env,
+                                                   f"http://127.0.0.1:{base_port}/health", cwd=args.baseline))
+            jobs += [(j[0], "vllora base", j[2], j[3].replace(url, f"http://127.0.0.1:{base_port}"), j[4], j[5], based.pid)
+                     for j in list(jobs) if j[1] == "vllora"]
 
         # the same gateway with the request log and metrics off (VLLORA_OBSERVE=off): what recording costs
         off_port = free_port()
@@ -356,12 +368,12 @@ def main() -> None:
             except RuntimeError as exc:
                 print(f"LiteLLM did not run: {exc}", file=sys.stderr)
 
-        rows = run_rounds(jobs, args.rounds, args.duration)
+        rows = run_rounds([j for j in jobs if re.search(args.only, j[0])], args.rounds, args.duration)
         print("first chunk delay, soak ...", file=sys.stderr)
         gw_first = asyncio.run(first_chunk_delay(f"{url}/v1/chat/completions", AUTH))
         facts.append(("vllora", "first stream chunk added", f"{gw_first - direct_first:.2f} ms (p50)"))
         rss_before = rss_mb(proc.pid)
-        rps = next(r[3] for r in rows if r[0] == "chat JSON" and r[1] == "vllora" and r[2] == 32) or 1000
+        rps = next((r[3] for r in rows if r[0] == "chat JSON" and r[1] == "vllora" and r[2] == 32), 1000.0) or 1000
         load(f"{url}/v1/chat/completions", CHAT, 32, max(2.0, args.soak / rps), AUTH)
         facts.append(("vllora", f"RSS after ~{args.soak:,} more requests", f"{rss_mb(proc.pid):.0f} MB (was {rss_before:.0f} MB)"))
 
@@ -370,7 +382,7 @@ def main() -> None:
     print(f"\n{'scenario':<27} {'target':<11} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'CPU us/req':>10}")
     for scenario in ("chat JSON", "chat stream", "model list", *MESSAGES, *CHAT_CLAUDE, *RESPONSES):
         for conns in (1, 32):
-            for who in ("no gateway", "vllora", "vllora off", "vllora vk", "LiteLLM"):
+            for who in ("no gateway", "vllora", "vllora base", "vllora off", "vllora vk", "LiteLLM"):
                 for r in rows:
                     if r[0] == scenario and r[1] == who and r[2] == conns:
                         print(f"{r[0]:<27} {r[1]:<11} {r[2]:>5} {r[3]:>9.0f} {r[4]:>8.2f} {r[5]:>8.2f} {r[6]:>10.0f}")
