@@ -323,7 +323,7 @@ def main() -> None:
             based, _ = stack.enter_context(process([py, "-m", "vllora", *serve(base_port)[1:]], old_env,
                                                    f"http://127.0.0.1:{base_port}/health", cwd=args.baseline))
             jobs += [(j[0], "vllora base", j[2], j[3].replace(url, f"http://127.0.0.1:{base_port}"), j[4], j[5], based.pid)
-                     for j in list(jobs) if j[1] == "vllora"]
+                     for j in list(jobs) if j[1] == "vllora" and j[0] in ("chat JSON", "chat stream", "model list")]
 
         # the same gateway with the request log and metrics off (VLLORA_OBSERVE=off): what recording costs
         off_port = free_port()
