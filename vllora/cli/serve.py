@@ -103,6 +103,9 @@ def command(host: str | None, port: int | None, config: Path | None, registry: P
         finally:
             shutil.rmtree(metrics_dir, ignore_errors=True)
     else:
+        import gc
+
+        gc.freeze()  # the catalog and the app live as long as the process: full collections skip them
         server = _graceful_server_class()(uvicorn.Config(app, **options))  # type: ignore[arg-type]
         server.run()
 

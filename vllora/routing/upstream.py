@@ -81,6 +81,7 @@ class AiohttpUpstream:
         self._pool_size = pool_size
         self._max_body = max_body
         self._session: Any = None
+        self._timeouts: dict[tuple[float, float, bool], Any] = {}
 
     def _client(self) -> Any:
         import aiohttp
@@ -92,11 +93,18 @@ class AiohttpUpstream:
         return self._session
 
     def _timeout(self, timeout_s: float, connect_timeout_s: float, streaming: bool) -> Any:
-        import aiohttp
+        """The (immutable) ClientTimeout for these values, built once per distinct value, not per request."""
+        key = (timeout_s, connect_timeout_s, streaming)
+        found = self._timeouts.get(key)
+        if found is None:
+            import aiohttp
 
-        if streaming:
-            return aiohttp.ClientTimeout(total=None, connect=connect_timeout_s, sock_read=timeout_s)
-        return aiohttp.ClientTimeout(total=timeout_s, connect=connect_timeout_s)
+            if streaming:
+                found = aiohttp.ClientTimeout(total=None, connect=connect_timeout_s, sock_read=timeout_s)
+            else:
+                found = aiohttp.ClientTimeout(total=timeout_s, connect=connect_timeout_s)
+            self._timeouts[key] = found
+        return found
 
     def _map(self, exc: BaseException, url: str) -> Exception:
         import aiohttp

@@ -28,7 +28,11 @@ def build(config: Path | None, registry: Path | None, host: str | None = None) -
 
 
 def app_factory() -> Litestar:
+    import gc
+
     config = os.environ.get("VLLORA_CONFIG") or None
     registry = os.environ.get("VLLORA_REGISTRY") or None
-    return build(Path(config) if config else None, Path(registry) if registry else None,
-                 os.environ.get("VLLORA_HOST") or None)
+    app = build(Path(config) if config else None, Path(registry) if registry else None,
+                os.environ.get("VLLORA_HOST") or None)
+    gc.freeze()  # the catalog and the app live as long as the worker: full collections skip them
+    return app

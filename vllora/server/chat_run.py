@@ -70,14 +70,21 @@ async def attempt_stream(router: Router, target: Target, body: JSON, raw: bytes 
 
 
 async def frames(stream: UpstreamStream, translator: StreamTranslator, stack: AsyncExitStack,
-                 ctx: RequestContext = NULL_CONTEXT) -> AsyncGenerator[bytes, None]:
+                 ctx: RequestContext = NULL_CONTEXT, *, joined: bool = False) -> AsyncGenerator[bytes, None]:
     """The translator's frames for the whole upstream stream; closes ``stack`` at the end or on close.
 
+    With ``joined`` the frames one upstream read produced come as one item (one send to the client instead of
+    one per frame; nothing is held back waiting for more), for surfaces that pass frames through unread.
     The usage the translator saw goes to ``ctx`` however the stream ends (a client that left is charged for
     what was produced)."""
     try:
         async for chunk in stream.chunks:
-            for frame in translator.feed(chunk):
+            out = translator.feed(chunk)
+            if joined:
+                if out:
+                    yield out[0] if len(out) == 1 else b"".join(out)
+                continue
+            for frame in out:
                 yield frame
         for frame in translator.close():
             yield frame
@@ -90,7 +97,8 @@ async def frames(stream: UpstreamStream, translator: StreamTranslator, stack: As
 
 
 async def open_stream(router: Router, targets: list[Target], body: JSON, raw: bytes | None,
-                      ctx: RequestContext = NULL_CONTEXT) -> tuple[Outcome, AsyncGenerator[bytes, None]]:
+                      ctx: RequestContext = NULL_CONTEXT, *, joined: bool = False
+                      ) -> tuple[Outcome, AsyncGenerator[bytes, None]]:
     """Open the stream (errors before the first byte raise here, after retries and fallbacks)."""
     stack = AsyncExitStack()
 
@@ -104,4 +112,4 @@ async def open_stream(router: Router, targets: list[Target], body: JSON, raw: by
         await stack.aclose()
         raise
     stream, translator = outcome.value
-    return outcome, frames(stream, translator, stack, ctx)
+    return outcome, frames(stream, translator, stack, ctx, joined=joined)

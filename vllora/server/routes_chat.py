@@ -123,7 +123,7 @@ async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] |
         outcome = await chat_run.complete(router, targets, body, raw, ctx)
         return json_response(outcome.value, outcome.headers())
 
-    outcome, upstream_frames = await chat_run.open_stream(router, targets, body, raw, ctx)
+    outcome, upstream_frames = await chat_run.open_stream(router, targets, body, raw, ctx, joined=True)
     frames = _pump(upstream_frames, router.scrubber, ctx)
     # Litestar cancels the sending task when the client leaves but leaves the generator suspended until garbage
     # collection; closing it right after the response releases the upstream connection at once.

@@ -191,7 +191,7 @@ async def create_message(request: Request[Any, Any, Any]) -> Response[bytes] | S
         await stack.aclose()
         raise
     stream, translator = outcome.value
-    events = _events(chat_run.frames(stream, translator, stack, ctx), router.scrubber, ctx)
+    events = _events(chat_run.frames(stream, translator, stack, ctx, joined=True), router.scrubber, ctx)
     # closed right after the response, so a client that left releases the upstream connection at once (as chat)
     return Stream(ctx.stream_body(events), media_type="text/event-stream", headers={**SSE_HEADERS, **outcome.headers()},
                   background=BackgroundTask(events.aclose))

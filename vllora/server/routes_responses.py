@@ -245,8 +245,9 @@ async def _translate(plan: Plan, frames: AsyncGenerator[bytes, None], events: Re
             yield event
         try:
             async for frame in frames:
-                for event in events.feed(frame):
-                    yield event
+                out = events.feed(frame)
+                if out:  # the events one frame produced: one send
+                    yield out[0] if len(out) == 1 else b"".join(out)
             tail = events.close()
         except Exception as exc:
             await frames.aclose()  # the upstream connection goes now, not after a slow client read the failure
@@ -270,8 +271,8 @@ async def _relay(plan: Plan, chunks: AsyncIterator[bytes], relay: passthrough.Na
                 if relay.final is not None and not saved:
                     saved = True
                     plan.save(relay.final, provider)
-                for frame in out:
-                    yield frame
+                if out:  # the frames one upstream read produced: one send, nothing held back
+                    yield out[0] if len(out) == 1 else b"".join(out)
             tail = relay.close()
         except Exception as exc:
             await stack.aclose()  # the upstream connection goes now, not after a slow client read the failure
