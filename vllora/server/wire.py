@@ -78,9 +78,12 @@ class CatalogViews:
         self.by_filter: dict[tuple[str | None, str | None], bytes] = {}
         self.models_by_filter: dict[tuple[str | None, str | None], list[tuple[dict[str, Any], bytes, str]]] = {}
         pieces = [(m, encode(m), search_text(m)) for m in models]
+        by_provider: dict[str, list[tuple[dict[str, Any], bytes, str]]] = {}
+        for piece in pieces:  # each provider's filters scan only its own models (startup time)
+            by_provider.setdefault(piece[0]["provider"], []).append(piece)
         for prov, cap in product([None, *self.providers], [None, *self.capabilities]):
-            chosen = [(m, raw, text) for m, raw, text in pieces if (prov is None or m["provider"] == prov)
-                      and (cap is None or cap in m["capabilities"])]
+            source = pieces if prov is None else by_provider.get(prov, [])
+            chosen = [(m, raw, text) for m, raw, text in source if cap is None or cap in m["capabilities"]]
             self.by_filter[(prov, cap)] = b'{"models":[' + b",".join(raw for _, raw, _ in chosen) + b"]}"
             self.models_by_filter[(prov, cap)] = chosen
 
