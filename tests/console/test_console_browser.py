@@ -76,7 +76,10 @@ def page(gateway: Gateway, browser) -> Iterator[object]:
 
 
 def visit(page, gateway: Gateway, fragment: str, ready: str) -> None:
+    # the console is one page: mark the old view stale, so we wait for the new one, not the rows still shown
+    page.evaluate("document.getElementById('main').dataset.ready = '0'")
     page.goto(f"{gateway.url}/#{fragment}")
+    page.wait_for_selector("main[data-ready='1']")
     page.wait_for_selector(ready)
     shots = os.environ.get("VLLORA_SCREENSHOTS")
     if shots:

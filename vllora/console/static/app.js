@@ -87,6 +87,7 @@
     for (const a of document.querySelectorAll("nav a")) a.classList.toggle("active", a.dataset.page === page);
     signout.hidden = !sessionStorage.getItem(KEY);
     const render = pages[page] || notFound;
+    main.dataset.ready = "0";
     try {
       const view = await render(arg, params);
       main.replaceChildren(view);
