@@ -10,13 +10,15 @@ response when it ends or is closed. The per-target pieces (``attempt_json``, ``o
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from contextlib import AsyncExitStack
 
+from vllora.errors import UpstreamProtocolError, VlloraError
 from vllora.observe import NULL_CONTEXT, RequestContext
 from vllora.providers import get_adapter
 from vllora.providers.base import JSON, StreamTranslator, Target, UpstreamRequest, UpstreamResponse
 from vllora.routing.router import Outcome, Router
+from vllora.routing.scrub import Scrubber
 from vllora.routing.upstream import UpstreamStream
 
 
@@ -113,3 +115,24 @@ async def open_stream(router: Router, targets: list[Target], body: JSON, raw: by
         raise
     stream, translator = outcome.value
     return outcome, frames(stream, translator, stack, ctx, joined=joined)
+
+
+async def guarded(frames: AsyncGenerator[bytes, None], scrubber: Scrubber, ctx: RequestContext,
+                  error_frames: Callable[[VlloraError], list[bytes]]) -> AsyncGenerator[bytes, None]:
+    """A surface's stream that fails visibly: a mid-stream failure ends it with the surface's ``error_frames``
+    (credentials scrubbed, recorded on ``ctx``), never a silent truncated success; the upstream connection is
+    released before the error is written, not after a slow client read it."""
+    error: VlloraError | None = None
+    try:
+        async for frame in frames:
+            yield frame
+    except VlloraError as exc:
+        error = scrubber.error(exc)  # providers may echo the key they were sent
+    except Exception as exc:  # a broken frame from the provider must still end the stream visibly
+        error = UpstreamProtocolError(f"the provider's stream could not be read ({type(exc).__name__})")
+    finally:
+        await frames.aclose()
+    if error is not None:
+        ctx.fail(error)
+        for frame in error_frames(error):
+            yield frame

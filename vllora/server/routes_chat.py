@@ -9,7 +9,6 @@ the generator is closed and the upstream response with it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
 from typing import Any
 
 import msgspec
@@ -17,12 +16,11 @@ from litestar import Request, post
 from litestar.background_tasks import BackgroundTask
 from litestar.response import Response, Stream
 
-from vllora.errors import InvalidRequest, RequestError, UpstreamProtocolError, VlloraError
-from vllora.observe import RequestContext, context_of
+from vllora.errors import InvalidRequest, RequestError, VlloraError
+from vllora.observe import context_of
 from vllora.providers.base import JSON
 from vllora.providers.openai_shapes import DONE_FRAME, error_frame
 from vllora.routing.router import Router
-from vllora.routing.scrub import Scrubber
 from vllora.server import chat_run
 from vllora.server.openapi_bodies import ChatOperation
 from vllora.server.schema_types import ERRORS
@@ -89,22 +87,8 @@ def json_response(payload: Any, headers: dict[str, str]) -> Response[bytes]:
     return Response(_encode(payload), media_type="application/json", headers=headers)
 
 
-async def _pump(frames: AsyncGenerator[bytes, None], scrubber: Scrubber, ctx: RequestContext
-                ) -> AsyncGenerator[bytes, None]:
-    error: VlloraError | None = None
-    try:
-        async for frame in frames:
-            yield frame
-    except VlloraError as exc:
-        error = scrubber.error(exc)  # providers may echo the key they were sent
-    except Exception as exc:  # a broken frame from the provider must still end the stream visibly
-        error = UpstreamProtocolError(f"the provider's stream could not be read ({type(exc).__name__})")
-    finally:
-        await frames.aclose()  # the upstream connection goes now, not after a slow client read the error event
-    if error is not None:
-        ctx.fail(error)
-        yield error_frame(error.to_openai())
-        yield DONE_FRAME
+def _openai_error(error: VlloraError) -> list[bytes]:
+    return [error_frame(error.to_openai()), DONE_FRAME]
 
 
 @post("/v1/chat/completions", summary="Chat completions (OpenAI-compatible)", tags=["OpenAI"], status_code=200,
@@ -124,7 +108,7 @@ async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] |
         return json_response(outcome.value, outcome.headers())
 
     outcome, upstream_frames = await chat_run.open_stream(router, targets, body, raw, ctx, joined=True)
-    frames = _pump(upstream_frames, router.scrubber, ctx)
+    frames = chat_run.guarded(upstream_frames, router.scrubber, ctx, _openai_error)
     # Litestar cancels the sending task when the client leaves but leaves the generator suspended until garbage
     # collection; closing it right after the response releases the upstream connection at once.
     return Stream(ctx.stream_body(frames), media_type="text/event-stream", headers={**SSE_HEADERS, **outcome.headers()},

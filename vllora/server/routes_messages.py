@@ -10,7 +10,7 @@ Anthropic ``error`` event.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any, cast
@@ -21,7 +21,7 @@ from litestar.background_tasks import BackgroundTask
 from litestar.openapi.spec import OpenAPIType, Operation, Reference, Schema
 from litestar.response import Response, Stream
 
-from vllora.errors import CapabilityNotSupported, UpstreamProtocolError, VlloraError
+from vllora.errors import CapabilityNotSupported
 from vllora.messages_api.events import MessagesEvents, error_event
 from vllora.messages_api.passthrough import NativeEvents, reply_with_cost
 from vllora.messages_api.reply import from_chat
@@ -39,7 +39,6 @@ from vllora.providers.base import (
     UpstreamResponse,
 )
 from vllora.routing.router import Router
-from vllora.routing.scrub import Scrubber
 from vllora.server import chat_run
 from vllora.server.openapi_bodies import BOOLEAN, INTEGER, NUMBER, OBJECT, STRING, S, _body
 from vllora.server.routes_chat import SSE_HEADERS, decode_body, read_body
@@ -124,24 +123,6 @@ class ChatToMessages:
         return cast("JSON | None", partial()) if partial is not None else None
 
 
-async def _events(frames: AsyncGenerator[bytes, None], scrubber: Scrubber, ctx: RequestContext
-                  ) -> AsyncGenerator[bytes, None]:
-    """The translated events, ended by an Anthropic ``error`` event when the stream fails mid-way."""
-    error: VlloraError | None = None
-    try:
-        async for frame in frames:
-            yield frame
-    except VlloraError as exc:
-        error = scrubber.error(exc)  # providers may echo the key they were sent
-    except Exception as exc:  # a broken frame from the provider must still end the stream visibly
-        error = UpstreamProtocolError(f"the provider's stream could not be read ({type(exc).__name__})")
-    finally:
-        await frames.aclose()  # the upstream connection goes now, not after a slow client read the error event
-    if error is not None:
-        ctx.fail(error)
-        yield error_event(error)
-
-
 @post("/v1/messages", summary="Messages (Anthropic-compatible)", tags=["Anthropic"], status_code=200,
       operation_class=MessagesOperation, responses=ERRORS)
 async def create_message(request: Request[Any, Any, Any]) -> Response[bytes] | Stream:
@@ -191,7 +172,8 @@ async def create_message(request: Request[Any, Any, Any]) -> Response[bytes] | S
         await stack.aclose()
         raise
     stream, translator = outcome.value
-    events = _events(chat_run.frames(stream, translator, stack, ctx, joined=True), router.scrubber, ctx)
+    events = chat_run.guarded(chat_run.frames(stream, translator, stack, ctx, joined=True), router.scrubber, ctx,
+                              lambda error: [error_event(error)])
     # closed right after the response, so a client that left releases the upstream connection at once (as chat)
     return Stream(ctx.stream_body(events), media_type="text/event-stream", headers={**SSE_HEADERS, **outcome.headers()},
                   background=BackgroundTask(events.aclose))
