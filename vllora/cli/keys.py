@@ -41,6 +41,15 @@ def _open(config: Path | None, database_url: str | None) -> tuple[Any, Any]:
         raise click.ClickException(exc.message) from None
 
 
+def _one(config: Path | None, database_url: str | None, ref: str, fn: Any, as_json: bool) -> None:
+    """Run ``fn(conn)`` that finds (and maybe changes) the key ``ref``; print it, or say how to name one."""
+    store, _ = _open(config, database_url)
+    record = _run(store, fn)
+    if record is None:
+        raise click.ClickException(f"no key {ref!r} (give its id, key_..., or its name; `vllora keys list`)")
+    _print([record.public()], as_json)
+
+
 def _run(store: Any, fn: Any) -> Any:
     from vllora.errors import VlloraError
 
@@ -162,11 +171,7 @@ def show(ref: str, config: Path | None, database_url: str | None, as_json: bool)
     """One key by id (key_...) or name."""
     from vllora.keys import repo
 
-    store, _ = _open(config, database_url)
-    record = _run(store, lambda conn: repo.find(conn, ref))
-    if record is None:
-        raise click.ClickException(f"no key {ref!r} (give its id, key_..., or its name; `vllora keys list`)")
-    _print([record.public()], as_json)
+    _one(config, database_url, ref, lambda conn: repo.find(conn, ref), as_json)
 
 
 @command.command("update")
@@ -182,12 +187,8 @@ def update(ref: str, name: str | None, budget: float | None, period: str | None,
     """Change a key's name or limits (takes effect within a second on every instance)."""
     from vllora.keys import admin
 
-    store, _ = _open(config, database_url)
     fields = _fields(name, budget, period, rpm, tpm, models, expires, clear)
-    record = _run(store, lambda conn: admin.change(conn, ref, fields))
-    if record is None:
-        raise click.ClickException(f"no key {ref!r} (give its id, key_..., or its name; `vllora keys list`)")
-    _print([record.public()], as_json)
+    _one(config, database_url, ref, lambda conn: admin.change(conn, ref, fields), as_json)
 
 
 @command.command("revoke")
@@ -197,8 +198,4 @@ def revoke(ref: str, config: Path | None, database_url: str | None, as_json: boo
     """Revoke a key: refused everywhere within a second."""
     from vllora.keys import admin
 
-    store, _ = _open(config, database_url)
-    record = _run(store, lambda conn: admin.revoke(conn, ref))
-    if record is None:
-        raise click.ClickException(f"no key {ref!r} (give its id, key_..., or its name; `vllora keys list`)")
-    _print([record.public()], as_json)
+    _one(config, database_url, ref, lambda conn: admin.revoke(conn, ref), as_json)

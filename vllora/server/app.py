@@ -102,7 +102,7 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
                    max_body=int(settings.server.max_body_mb * 1024 * 1024),
                    policy=Policy(settings.data.budget_policy, settings.data.rate_limit_policy))
     app.state.key_gate = gate
-    app.asgi_handler = cast(Any, Gate(gate, allowed_hosts(settings.server), None))
+    app.asgi_handler = cast(Any, Gate(gate, allowed_hosts(settings.server)))
     observe_setup.install(app, settings)
     app.asgi_handler = cast(Any, AccessLog(app.asgi_handler))
     return app

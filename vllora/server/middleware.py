@@ -1,13 +1,12 @@
-"""Pure ASGI middleware in front of routing: access log, Host check, bearer auth, JSON-only POST bodies.
+"""Pure ASGI middleware in front of routing: access log, Host check, JSON-only POST bodies.
 
-``front_door(app, server)`` wraps Litestar's ASGI handler (outside routing, so a path that matches no route is
-still authenticated first, 401 before 404, and still logged). Outermost first:
+``vllora.server.app.create_app`` wraps Litestar's ASGI handler with these (outside routing, so a path that
+matches no route is still checked and logged); keys are checked by ``vllora.keys.gate.KeyGate``, inside them:
 
 - ``AccessLog``: ``METHOD path status ms`` at INFO; the path only (query strings may carry secrets), with
   control and other non-printable characters escaped (no forged log lines, no terminal escapes).
 - ``HostCheck``: only the configured host names in ``Host`` (loopback names, ``server.host``,
   ``server.allowed_hosts``; ``*`` disables): a web page reached by DNS rebinding gets 421.
-- ``BearerAuth`` (only when a key is set): every path but /health requires ``Authorization: Bearer <key>``.
 - ``JsonOnly``: a POST must say ``content-type: application/json`` (415 otherwise), so a browser page cannot
   send a CORS "simple" ``text/plain`` request that bills the operator.
 
@@ -16,22 +15,17 @@ All cost nearly nothing per request: no Request objects, no per-request formatti
 
 from __future__ import annotations
 
-import hmac
 import logging
 import time
 from typing import Any
 
-import msgspec
-
-from vllora.errors import AuthenticationError, RequestError
+from vllora.errors import RequestError
 from vllora.server.exceptions import error_bytes
 from vllora.settings import ServerSettings
 
 log = logging.getLogger("vllora.access")
 
 ASGIApp = Any
-_OPEN_PATHS = frozenset({"/health", "/"})  # / and /console/* are the console's files: no data in them
-_OPEN_PREFIXES = ("/console/",)
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -65,26 +59,6 @@ def host_name(value: bytes) -> str:
         end = text.find("]")
         return text[:end + 1] if end > 0 else text
     return text.rsplit(":", 1)[0].rstrip(".") if text.count(":") <= 1 else text
-
-
-class BearerAuth:
-    """Every path but /health requires ``Authorization: Bearer <key>`` (constant-time compare)."""
-
-    def __init__(self, app: ASGIApp, api_key: str) -> None:
-        self.app = app
-        self.expected = f"Bearer {api_key}".encode()
-        err = AuthenticationError("missing or wrong bearer token: send 'Authorization: Bearer <VLLORA_API_KEY>'")
-        self.denied = msgspec.json.encode(err.to_openai())
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["path"] in _OPEN_PATHS or scope["path"].startswith(_OPEN_PREFIXES):
-            await self.app(scope, receive, send)
-            return
-        given = _header(scope, b"authorization") or b""
-        if hmac.compare_digest(given, self.expected):
-            await self.app(scope, receive, send)
-            return
-        await _reply(send, 401, self.denied, ((b"www-authenticate", b"Bearer"),))
 
 
 class HostCheck:
@@ -158,16 +132,15 @@ def allowed_hosts(server: ServerSettings) -> frozenset[str] | None:
 
 
 class Gate:
-    """Host check, bearer auth and JSON-only bodies in one pass over the headers (the per-request hot path).
+    """Host check and JSON-only bodies in one pass over the headers (the per-request hot path).
 
-    Behaves exactly like ``HostCheck(BearerAuth(JsonOnly(app)))``: 421, then 401, then 415.
+    Behaves exactly like ``HostCheck(JsonOnly(app))``: 421, then 415.
     """
 
-    def __init__(self, app: ASGIApp, hosts: frozenset[str] | None, api_key: str | None) -> None:
+    def __init__(self, app: ASGIApp, hosts: frozenset[str] | None) -> None:
         self.app = app
         self.hosts = hosts
         self.host_check = HostCheck(app, hosts) if hosts is not None else None
-        self.auth = BearerAuth(app, api_key) if api_key else None
         self.json_only = JsonOnly(app)
         self._seen: dict[bytes, bool] = {}  # raw Host values already judged (bounded)
 
@@ -183,32 +156,17 @@ class Gate:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        host = auth = ctype = None
+        host = ctype = None
         for name, value in scope["headers"]:
             if name == b"host":
                 host = value
-            elif name == b"authorization":
-                auth = value
             elif name == b"content-type":
                 ctype = value
         if host is not None and self.hosts is not None and not self._host_ok(host):
             await self.host_check(scope, receive, send)  # type: ignore[misc]
-            return
-        if self.auth is not None and scope["path"] not in _OPEN_PATHS and \
-                not hmac.compare_digest(auth or b"", self.auth.expected):
-            await self.auth(scope, receive, send)
             return
         if scope["method"] in _BODY_METHODS and \
                 (ctype or b"").split(b";", 1)[0].strip().lower() != b"application/json":
             await self.json_only(scope, receive, send)
             return
         await self.app(scope, receive, send)
-
-
-def front_door(app: ASGIApp, server: ServerSettings, bearer: bool = True) -> ASGIApp:
-    """Wrap Litestar's ASGI handler (before routing): the access log outside, then the ``Gate``.
-
-    ``bearer=False`` when the app already checks keys itself (``vllora.keys.gate.KeyGate``: the master key,
-    issued keys and their limits), so the Gate only checks ``Host`` and JSON bodies.
-    """
-    return AccessLog(Gate(app, allowed_hosts(server), server.api_key if bearer else None))
