@@ -30,7 +30,11 @@ if TYPE_CHECKING:
     from vllora.routing.upstream import UpstreamClient
 
 
-def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient | None = None) -> Litestar:
+def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient | None = None,
+               lean: bool | None = None) -> Litestar:
+    """``lean``: serve the proxy routes on the lean path (``vllora.server.lean``); None reads ``VLLORA_LEAN``."""
+    import os
+
     from vllora.keys.gate import KeyGate, Policy
     from vllora.keys.service import pepper_for
     from vllora.observe import setup as observe_setup
@@ -44,6 +48,7 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
         routes_responses,
     )
     from vllora.server.exceptions import handle
+    from vllora.server.lean import LeanRoutes, lean_enabled
     from vllora.server.middleware import AccessLog, Gate, allowed_hosts
     from vllora.server.routes_messages import ROUTES as MESSAGES_ROUTES
     from vllora.server.wire import CatalogViews
@@ -97,9 +102,15 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
     app.state.catalog = catalog
     app.state.views = CatalogViews(catalog, settings)
     # Before routing, outermost first: the access log; the request record (an id on every answer); Host and JSON
-    # checks; the key gate (the master key, issued keys and their limits: 401 before 404). Then Litestar.
-    gate = KeyGate(app.asgi_handler, master_key=settings.server.api_key, state=app.state, pepper=pepper_for(settings),
-                   max_body=int(settings.server.max_body_mb * 1024 * 1024),
+    # checks; the key gate (the master key, issued keys and their limits: 401 before 404); the proxy routes that
+    # declare themselves lean (opt={"lean": True}) served straight from ASGI. Then Litestar.
+    max_body = int(settings.server.max_body_mb * 1024 * 1024)
+    inner: Any = app.asgi_handler
+    if lean if lean is not None else lean_enabled(os.environ):
+        routes = {path: h.fn for h in route_handlers if getattr(h, "opt", {}).get("lean") for path in h.paths}
+        inner = LeanRoutes(inner, routes, app, max_body)
+    gate = KeyGate(inner, master_key=settings.server.api_key, state=app.state, pepper=pepper_for(settings),
+                   max_body=max_body,
                    policy=Policy(settings.data.budget_policy, settings.data.rate_limit_policy))
     app.state.key_gate = gate
     app.asgi_handler = cast(Any, Gate(gate, allowed_hosts(settings.server)))

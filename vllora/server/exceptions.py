@@ -30,8 +30,13 @@ def error_response(status: int, message: str, type_: str, code: str | None = Non
 
 
 def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-    response = _handle(request, exc)
-    if request.url.path.startswith(ANTHROPIC_PATHS):
+    return error_for(request.method, request.url.path, exc)
+
+
+def error_for(method: str, path: str, exc: Exception) -> Response[bytes]:
+    """The error response for ``exc`` on ``method path`` (Litestar's handler and the lean path share it)."""
+    response = _handle(method, path, exc)
+    if path.startswith(ANTHROPIC_PATHS):
         return _anthropic(response, exc)
     return response
 
@@ -60,7 +65,7 @@ def _anthropic(response: Response[bytes], exc: Exception) -> Response[bytes]:
     return Response(_encode(body), status_code=status, media_type="application/json", headers=response.headers)
 
 
-def _handle(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+def _handle(method: str, path: str, exc: Exception) -> Response[bytes]:
     if isinstance(exc, VlloraError):
         headers = None
         if exc.retry_after is not None:
@@ -73,10 +78,10 @@ def _handle(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
         if status == 413:
             message = "request body too large; the limit is server.max_body_mb"
         elif status == 404:
-            message = f"no route for {request.method} {request.url.path}"
+            message = f"no route for {method} {path}"
         headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() == "allow"}  # 405 must say what is allowed
         return error_response(status, message, _type_for_status(status), _CODES.get(status), headers=headers or None)
     if isinstance(exc, RecursionError):  # only client input can nest deep enough to hit this
         return error_response(400, "the request is nested too deeply", "invalid_request_error")
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    log.exception("unhandled error on %s %s", method, path if path.isprintable() else ascii(path))
     return error_response(500, "internal error in the gateway; see its log", "server_error")

@@ -23,7 +23,7 @@ from vllora.providers.openai_shapes import DONE_FRAME, error_frame
 from vllora.routing.router import Router
 from vllora.server import chat_run
 from vllora.server.openapi_bodies import ChatOperation
-from vllora.server.schema_types import ERRORS
+from vllora.server.schema_types import ERRORS, LEAN
 
 _decode = msgspec.json.decode
 _encode = msgspec.json.Encoder().encode
@@ -92,7 +92,7 @@ def _openai_error(error: VlloraError) -> list[bytes]:
 
 
 @post("/v1/chat/completions", summary="Chat completions (OpenAI-compatible)", tags=["OpenAI"], status_code=200,
-      operation_class=ChatOperation, responses=ERRORS)
+      operation_class=ChatOperation, responses=ERRORS, opt=LEAN)
 async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] | Stream:
     """Any chat model from the catalog, any provider: JSON or SSE (`stream: true`), tools, images."""
     raw = await read_body(request)

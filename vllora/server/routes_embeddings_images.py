@@ -19,7 +19,7 @@ from vllora.providers.base import JSON, Adapter, Target
 from vllora.routing.router import Router
 from vllora.server.openapi_bodies import EmbeddingsOperation, ImagesOperation
 from vllora.server.routes_chat import decode_body, json_response, read_body
-from vllora.server.schema_types import ERRORS
+from vllora.server.schema_types import ERRORS, LEAN
 
 MAX_EMBEDDING_INPUTS = 2048  # OpenAI's own limit per request
 
@@ -72,7 +72,7 @@ async def fan_out(request: Request[Any, Any, Any], capability: str, validate: Ca
 
 
 @post("/v1/embeddings", summary="Embeddings (OpenAI-compatible)", tags=["OpenAI"], status_code=200,
-      operation_class=EmbeddingsOperation, responses=ERRORS)
+      operation_class=EmbeddingsOperation, responses=ERRORS, opt=LEAN)
 async def embeddings(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Any embedding model from the catalog; `encoding_format` float or base64 (the openai SDK's default)."""
     return await fan_out(request, "embedding", validate_embeddings, lambda a: a.embeddings_request,
@@ -80,7 +80,7 @@ async def embeddings(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 @post("/v1/images/generations", summary="Image generation (OpenAI-compatible)", tags=["OpenAI"], status_code=200,
-      operation_class=ImagesOperation, responses=ERRORS)
+      operation_class=ImagesOperation, responses=ERRORS, opt=LEAN)
 async def generate_images(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Any image model from the catalog. Providers that return bytes answer with `b64_json`."""
     return await fan_out(request, "image_generation", validate_images, lambda a: a.images_request,

@@ -42,7 +42,7 @@ from vllora.routing.router import Router
 from vllora.server import chat_run
 from vllora.server.openapi_bodies import BOOLEAN, INTEGER, NUMBER, OBJECT, STRING, S, _body
 from vllora.server.routes_chat import SSE_HEADERS, decode_body, read_body
-from vllora.server.schema_types import ERRORS
+from vllora.server.schema_types import ERRORS, LEAN
 
 SURFACE = "messages"
 _encode = msgspec.json.Encoder().encode
@@ -124,7 +124,7 @@ class ChatToMessages:
 
 
 @post("/v1/messages", summary="Messages (Anthropic-compatible)", tags=["Anthropic"], status_code=200,
-      operation_class=MessagesOperation, responses=ERRORS)
+      operation_class=MessagesOperation, responses=ERRORS, opt=LEAN)
 async def create_message(request: Request[Any, Any, Any]) -> Response[bytes] | Stream:
     """Any chat model, any provider, in Anthropic's Messages shape: JSON or named SSE events (`stream: true`)."""
     raw = await read_body(request)
@@ -196,7 +196,7 @@ def _record_reply(ctx: RequestContext, outcome: Any) -> None:
 
 
 @post("/v1/messages/count_tokens", summary="Count tokens (Anthropic-compatible)", tags=["Anthropic"], status_code=200,
-      operation_class=CountTokensOperation, responses=ERRORS)
+      operation_class=CountTokensOperation, responses=ERRORS, opt=LEAN)
 async def count_tokens(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Input tokens of a Messages request, counted by the provider: Anthropic, Gemini and Bedrock models."""
     raw = await read_body(request)

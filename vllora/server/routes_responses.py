@@ -39,7 +39,7 @@ from vllora.routing.scrub import Scrubber
 from vllora.server import chat_run
 from vllora.server.openapi_bodies import BOOLEAN, INTEGER, NUMBER, OBJECT, STRING
 from vllora.server.routes_chat import SSE_HEADERS, decode_body, json_response, read_body
-from vllora.server.schema_types import ERRORS
+from vllora.server.schema_types import ERRORS, LEAN
 
 _encode = msgspec.json.Encoder().encode
 SURFACE = "responses"
@@ -170,7 +170,7 @@ class Plan:
 
 
 @post("/v1/responses", summary="Create a model response (OpenAI Responses API)", tags=["OpenAI"], status_code=200,
-      operation_class=ResponsesOperation, responses=ERRORS)
+      operation_class=ResponsesOperation, responses=ERRORS, opt=LEAN)
 async def create_response(request: Request[Any, Any, Any]) -> Response[bytes] | Stream:
     """Any chat model, any provider: JSON or named SSE events (`stream: true`), function tools, state."""
     raw = await read_body(request)

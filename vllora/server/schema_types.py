@@ -134,3 +134,7 @@ def _errors() -> dict[int, Any]:
 
 
 ERRORS = _errors()
+
+# A proxy route served on the lean path (``vllora.server.lean``) unless VLLORA_LEAN=off; Litestar still routes,
+# documents and, with the lean path off, serves it.
+LEAN: dict[str, Any] = {"lean": True}
