@@ -44,9 +44,12 @@ class ProviderSettings:
     region: str | None = None  # the configured region (picks a Bedrock inference profile for a bare model id)
     stream_usage: bool = False  # accepts stream_options.include_usage: always asked, hidden when the client did not ask
     native_surfaces: tuple[str, ...] = ()  # "responses" | "messages": surfaces forwarded to the provider as they are
+    configured: bool = field(init=False, repr=False, compare=False)  # computed once: asked on every attempt
 
-    @property
-    def configured(self) -> bool:
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "configured", self._configured())
+
+    def _configured(self) -> bool:
         if not self.needs_credentials:
             return True
         if "{" in self.base_url:  # a template the operator must fill (e.g. an Azure resource endpoint)

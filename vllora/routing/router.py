@@ -44,6 +44,9 @@ class Outcome:
                 "x-vllora-attempts": str(self.attempts)}
 
 
+SINGLES_CACHED = 4096  # resolved model refs kept (bounded: refs come from clients)
+
+
 class Router:
     def __init__(self, settings: Settings, catalog: Catalog, upstream: UpstreamClient,
                  sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
@@ -54,9 +57,13 @@ class Router:
         self.scrubber = Scrubber.from_settings(settings)
         self._turns = {name: itertools.count() for name in settings.routes}
         self.tokens = TokenSources()
+        self._singles: dict[str, Target] = {}  # ref -> its target (settings and catalog never change)
 
     # resolution -----------------------------------------------------------------------------------------
     def resolve(self, ref: Any, capability: str) -> list[Target]:
+        found = self._singles.get(ref) if isinstance(ref, str) else None
+        if found is not None:  # a model asked before: checked and resolved then
+            return [self._check(found, capability, ref)]
         if not isinstance(ref, str) or not ref:
             raise InvalidRequest("'model' must be a non-empty string", param="model")
         check_ref(ref)
@@ -67,7 +74,10 @@ class Router:
                 start = next(self._turns[ref]) % len(targets)
                 targets = targets[start:] + targets[:start]
             return [self._check(t, capability, ref) for t in targets]
-        return [self._check(self._single(ref), capability, ref)]
+        target = self._single(ref)
+        if len(self._singles) < SINGLES_CACHED:
+            self._singles[ref] = target
+        return [self._check(target, capability, ref)]
 
     def _route_targets(self, name: str, seen: frozenset[str]) -> list[Target]:
         out: list[Target] = []
