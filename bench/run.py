@@ -38,6 +38,7 @@ BENCH = ROOT / "bench"
 LITELLM_VENV = BENCH / ".venv-litellm"
 KEY = "sk-bench-master-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}  # both gateways run with a bearer key (LiteLLM refuses to start without)
+GZIP = {**AUTH, "Accept-Encoding": "gzip"}  # what the openai SDK (httpx), requests and browsers send
 CHAT = '{"model":"gpt-4o","messages":[{"role":"user","content":"Hello"}]}'
 STREAM = '{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"Hello"}]}'
 CLAUDE = "claude-sonnet-4-5-20250929"  # served natively on /v1/messages (same fake upstream, Anthropic's shape)
@@ -310,6 +311,7 @@ def main() -> None:
             jobs.append(("chat JSON", "vllora", conns, f"{url}/v1/chat/completions", CHAT, AUTH, proc.pid))
             jobs.append(("chat stream", "vllora", conns, f"{url}/v1/chat/completions", STREAM, AUTH, proc.pid))
             jobs.append(("model list", "vllora", conns, f"{url}/api/models?capability=chat", None, AUTH, proc.pid))
+            jobs.append(("model list gzip", "vllora", conns, f"{url}/api/models?capability=chat", None, GZIP, proc.pid))
             for scenario, payload in MESSAGES.items():
                 jobs.append((scenario, "vllora", conns, f"{url}/v1/messages", payload, AUTH, proc.pid))
             for scenario, payload in CHAT_CLAUDE.items():
@@ -380,7 +382,7 @@ def main() -> None:
     print(f"\n{args.workers} vllora worker(s), log level {args.log_level}, medians of {args.rounds} interleaved rounds "
           f"of {args.duration:g} s")
     print(f"\n{'scenario':<27} {'target':<11} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'CPU us/req':>10}")
-    for scenario in ("chat JSON", "chat stream", "model list", *MESSAGES, *CHAT_CLAUDE, *RESPONSES):
+    for scenario in ("chat JSON", "chat stream", "model list", "model list gzip", *MESSAGES, *CHAT_CLAUDE, *RESPONSES):
         for conns in (1, 32):
             for who in ("no gateway", "vllora", "vllora base", "vllora off", "vllora vk", "LiteLLM"):
                 for r in rows:

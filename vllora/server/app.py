@@ -47,6 +47,7 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
         routes_requests,
         routes_responses,
     )
+    from vllora.server.compress import GzipCache
     from vllora.server.exceptions import handle
     from vllora.server.lean import LeanRoutes, lean_enabled
     from vllora.server.middleware import AccessLog, Gate, allowed_hosts
@@ -101,6 +102,7 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
     app.state.settings = settings
     app.state.catalog = catalog
     app.state.views = CatalogViews(catalog, settings)
+    app.state.gzip = GzipCache()  # the model lists, compressed on first ask (vllora.server.compress)
     # Before routing, outermost first: the access log; the request record (an id on every answer); Host and JSON
     # checks; the key gate (the master key, issued keys and their limits: 401 before 404); the proxy routes that
     # declare themselves lean (opt={"lean": True}) served straight from ASGI. Then Litestar.

@@ -12,17 +12,27 @@ from litestar.response import Response
 from vllora.catalog.catalog import STATUSES, ModelQuery
 from vllora.errors import InvalidRequest, ModelNotFound
 from vllora.server import schema_types as doc
+from vllora.server.compress import GZIP_MIN_BYTES, GzipCache, accepts_gzip
 from vllora.server.wire import CatalogViews
 
 JSON = "application/json"
 BAD_FILTER = {400: ResponseSpec(doc.ErrorBody, description="A bad filter value (unknown provider, capability, status or "
                                                              "feature; a malformed number); the message lists the valid values")}
+VARY = {"vary": "accept-encoding"}
+GZIPPED = {"content-encoding": "gzip", **VARY}
 NOT_FOUND = {404: ResponseSpec(doc.ErrorBody, description="No such model")}
 
 
-def _bytes(body: bytes) -> Response[Any]:
-    """Precomputed JSON bytes, sent as they are (the return annotations only document their shape)."""
-    return Response(body, media_type=JSON)
+def _bytes(body: bytes, request: Request[Any, Any, Any] | None = None) -> Response[Any]:
+    """Precomputed JSON bytes, sent as they are (the return annotations only document their shape).
+
+    With ``request``, ``body`` is one built at startup: a large one goes gzipped to clients that accept it."""
+    if request is None or len(body) < GZIP_MIN_BYTES:
+        return Response(body, media_type=JSON)
+    if accepts_gzip(request.headers.get("accept-encoding")):
+        gz: GzipCache = request.app.state.gzip
+        return Response(gz.get(body), media_type=JSON, headers=GZIPPED)
+    return Response(body, media_type=JSON, headers=VARY)
 
 
 def _views(request: Request[Any, Any, Any]) -> CatalogViews:
@@ -61,7 +71,7 @@ def list_models(
         raise InvalidRequest(f"unknown capability {capability!r}; valid values: {', '.join(views.capabilities)}",
                              param="capability")
     if plain:
-        return _bytes(body)
+        return _bytes(body, request)
     query = ModelQuery.parse(status=status, features=feature or (), min_context=min_context,
                              max_input_price=max_input_price, q=q, vocabulary=views.features)
     return _bytes(views.query(provider, capability, query))
@@ -90,8 +100,8 @@ def openai_list(request: Request[Any, Any, Any]) -> Response[doc.OpenAIModelList
     With an `anthropic-version` header (Anthropic clients) each entry also has `type`, `display_name` and
     `created_at`, and the list has `has_more`, `first_id` and `last_id`."""
     if "anthropic-version" in request.headers:
-        return _bytes(_views(request).anthropic_list)
-    return _bytes(_views(request).openai_list)
+        return _bytes(_views(request).anthropic_list, request)
+    return _bytes(_views(request).openai_list, request)
 
 
 @get("/v1/models/{model_id:path}", summary="Get a model (OpenAI shape)", tags=["OpenAI"], sync_to_thread=False,
