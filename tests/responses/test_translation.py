@@ -291,18 +291,27 @@ def _native_sse() -> bytes:
                     for i, e in enumerate(events))
 
 
+def frames_of(items: list[bytes]) -> list[bytes]:
+    """The SSE frames of relayed items (the frames of one read leave as one item)."""
+    return [f + b"\n\n" for f in b"".join(items).split(b"\n\n") if f]
+
+
 def relay(pieces: list[bytes]) -> tuple[list[bytes], passthrough.NativeStream]:
     stream = passthrough.NativeStream({"input": 2.5, "output": 10.0})
     out: list[bytes] = []
     for piece in pieces:
-        out += stream.feed(piece)
-    return out + stream.close(), stream
+        items = stream.feed(piece)
+        assert len(items) <= 1 and all(items)  # one send per read at most, never an empty one
+        out += items
+    return frames_of(out + stream.close()), stream
 
 
 def test_native_stream_relayed_with_cost_byte_at_a_time() -> None:
     raw = _native_sse()
     whole, stream = relay([raw])
     assert relay([raw[i:i + 1] for i in range(len(raw))])[0] == whole
+    assert relay([raw[:40], raw[40:700], raw[700:]])[0] == whole
+    assert relay([raw.replace(b"\n", b"\r\n")])[0] == whole  # CRLF frames relayed as LF ones
     assert b"".join(whole[:3]) == raw[: len(b"".join(whole[:3]))]  # frames before the final one: bytes untouched
     final = decode_event(whole[-1])
     assert final["response"]["usage"]["cost"] == pytest.approx((10 * 2.5 + 2 * 10.0) / 1e6)
@@ -319,7 +328,7 @@ def test_native_stream_cut_short() -> None:
     with pytest.raises(UpstreamProtocolError):
         stream.close()
     out += stream.fail("gone", 502)
-    events = [decode_event(f) for f in out]
+    events = [decode_event(f) for f in frames_of(out)]
     assert [e["sequence_number"] for e in events] == list(range(len(events)))
     assert events[-1]["type"] == "response.failed" and events[-1]["response"]["id"] == "resp_up"
     strict.event(events[-1])

@@ -23,6 +23,10 @@ _decode = msgspec.json.decode
 _encode = msgspec.json.Encoder().encode
 _SEQ = re.compile(rb'"sequence_number"\s*:\s*(\d+)')
 _FINAL = (b'"response.completed"', b'"response.incomplete"', b'"response.failed"')
+def _has(data: bytes, markers: tuple[bytes, ...]) -> bool:
+    return any(marker in data for marker in markers)
+
+
 FINAL_TYPES = frozenset({"response.completed", "response.incomplete", "response.failed"})
 _SNAPSHOT = (b'"response.created"', b'"response.in_progress"')
 
@@ -45,30 +49,38 @@ def reply(body: bytes, pricing: Mapping[str, Any] | None) -> JSON:
 
 
 class NativeStream:
+    """Relays a provider's Responses stream: the frames of one read leave as one item, unchanged but for the
+    finished Response (cost added). Only frames that carry a Response snapshot are decoded; the sequence
+    number is read only when the stream fails (from the last frames that carried one)."""
+
     def __init__(self, pricing: Mapping[str, Any] | None) -> None:
         self.pricing = pricing
         self.buffer = b""
         self.seq = -1
         self.snapshot: JSON | None = None
         self.final: JSON | None = None
+        self._numbered = b""  # the last relayed frames that carried a sequence_number
 
     def feed(self, data: bytes) -> list[bytes]:
-        self.buffer += data
-        out: list[bytes] = []
-        while True:
-            cut = self.buffer.find(b"\n\n")
-            if cut < 0:
-                return out
-            frame, self.buffer = self.buffer[:cut].replace(b"\r", b""), self.buffer[cut + 2:]
-            if frame.strip():
-                out.append(self._frame(frame))
+        buf = self.buffer + data if self.buffer else data
+        if b"\r" in buf:  # CRLF (or CR) line ends: relayed as LF
+            buf = buf.replace(b"\r", b"")
+        cut = buf.rfind(b"\n\n")
+        if cut < 0:
+            self.buffer = buf
+            return []
+        head, self.buffer = buf[:cut + 2], buf[cut + 2:]
+        if b'"sequence_number"' in head:
+            self._numbered = head
+        if (b"\n\n\n" in head or head.startswith(b"\n") or (self.snapshot is None and _has(head, _SNAPSHOT))
+                or _has(head, _FINAL)):
+            out = b"".join(self._frame(f) for f in head.split(b"\n\n") if f.strip())
+            return [out] if out else []
+        return [head]  # nothing to read in these frames: relayed as they came
 
     def _frame(self, frame: bytes) -> bytes:
-        found = _SEQ.findall(frame)
-        if found:
-            self.seq = max(self.seq, int(found[-1]))
-        final = any(marker in frame for marker in _FINAL)
-        if final or (self.snapshot is None and any(marker in frame for marker in _SNAPSHOT)):
+        final = _has(frame, _FINAL)
+        if final or (self.snapshot is None and _has(frame, _SNAPSHOT)):
             for payload in frame_payloads(frame):
                 event = _decode(payload)
                 if not isinstance(event, dict) or not isinstance(event.get("response"), dict):
@@ -80,13 +92,19 @@ class NativeStream:
         return frame + b"\n\n"
 
     def close(self) -> list[bytes]:
-        out = [self._frame(self.buffer)] if self.buffer.strip() else []
+        rest = self.buffer
+        out = [self._frame(rest)] if rest.strip() else []
         self.buffer = b""
+        if out and b'"sequence_number"' in rest:
+            self._numbered = rest
         if self.final is None:
             raise UpstreamProtocolError("the provider's stream ended before the response was finished")
         return out
 
     def fail(self, message: str, status: int = 502, code: str | None = None) -> list[bytes]:
+        found = _SEQ.findall(self._numbered)
+        if found:
+            self.seq = max(self.seq, *(int(n) for n in found))
         response = dict(self.snapshot or {"id": "resp_unknown", "object": "response", "output": []})
         response["status"] = "failed"
         response["error"] = {"code": FAILED_CODES.get(status, "server_error"), "message": message}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable
 from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING, Any, cast
 
 from vllora.errors import UpstreamProtocolError, VlloraError
 from vllora.observe import NULL_CONTEXT, RequestContext
@@ -20,6 +21,34 @@ from vllora.providers.base import JSON, StreamTranslator, Target, UpstreamReques
 from vllora.routing.router import Outcome, Router
 from vllora.routing.scrub import Scrubber
 from vllora.routing.upstream import UpstreamStream
+
+if TYPE_CHECKING:
+    from litestar.response import Stream
+
+SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+class _Close:
+    """Run after a stream response: closes the frames (and with them the upstream response) at once.
+
+    Litestar cancels the sending task when the client leaves but leaves the generator suspended until garbage
+    collection. A plain awaitable callable: Litestar's ``BackgroundTask`` inspects its function on every request."""
+
+    __slots__ = ("frames",)
+
+    def __init__(self, frames: AsyncGenerator[bytes, None]) -> None:
+        self.frames = frames
+
+    async def __call__(self) -> None:
+        await self.frames.aclose()
+
+
+def sse(frames: AsyncGenerator[bytes, None], outcome: Outcome, ctx: RequestContext) -> Stream:
+    """The ``text/event-stream`` response for a surface's ``frames`` (closed when it ends or the client leaves)."""
+    from litestar.response import Stream
+
+    return Stream(ctx.stream_body(frames), media_type="text/event-stream", headers={**SSE_HEADERS, **outcome.headers()},
+                  background=cast(Any, _Close(frames)))
 
 
 async def attempt_json(router: Router, target: Target, body: JSON, raw: bytes | None) -> JSON:

@@ -13,7 +13,6 @@ from typing import Any
 
 import msgspec
 from litestar import Request, post
-from litestar.background_tasks import BackgroundTask
 from litestar.response import Response, Stream
 
 from vllora.errors import InvalidRequest, RequestError, VlloraError
@@ -28,7 +27,6 @@ from vllora.server.schema_types import ERRORS, LEAN
 _decode = msgspec.json.decode
 _encode = msgspec.json.Encoder().encode
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
-SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
 BODY_TIMEOUT_S = 30.0
@@ -109,10 +107,7 @@ async def chat_completions(request: Request[Any, Any, Any]) -> Response[bytes] |
 
     outcome, upstream_frames = await chat_run.open_stream(router, targets, body, raw, ctx, joined=True)
     frames = chat_run.guarded(upstream_frames, router.scrubber, ctx, _openai_error)
-    # Litestar cancels the sending task when the client leaves but leaves the generator suspended until garbage
-    # collection; closing it right after the response releases the upstream connection at once.
-    return Stream(ctx.stream_body(frames), media_type="text/event-stream", headers={**SSE_HEADERS, **outcome.headers()},
-                  background=BackgroundTask(frames.aclose))
+    return chat_run.sse(frames, outcome, ctx)
 
 
 ROUTES: list[Any] = [chat_completions]

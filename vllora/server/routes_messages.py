@@ -17,7 +17,6 @@ from typing import Any, cast
 
 import msgspec
 from litestar import Request, post
-from litestar.background_tasks import BackgroundTask
 from litestar.openapi.spec import OpenAPIType, Operation, Reference, Schema
 from litestar.response import Response, Stream
 
@@ -41,7 +40,7 @@ from vllora.providers.base import (
 from vllora.routing.router import Router
 from vllora.server import chat_run
 from vllora.server.openapi_bodies import BOOLEAN, INTEGER, NUMBER, OBJECT, STRING, S, _body
-from vllora.server.routes_chat import SSE_HEADERS, decode_body, read_body
+from vllora.server.routes_chat import decode_body, read_body
 from vllora.server.schema_types import ERRORS, LEAN
 
 SURFACE = "messages"
@@ -174,9 +173,7 @@ async def create_message(request: Request[Any, Any, Any]) -> Response[bytes] | S
     stream, translator = outcome.value
     events = chat_run.guarded(chat_run.frames(stream, translator, stack, ctx, joined=True), router.scrubber, ctx,
                               lambda error: [error_event(error)])
-    # closed right after the response, so a client that left releases the upstream connection at once (as chat)
-    return Stream(ctx.stream_body(events), media_type="text/event-stream", headers={**SSE_HEADERS, **outcome.headers()},
-                  background=BackgroundTask(events.aclose))
+    return chat_run.sse(events, outcome, ctx)
 
 
 def _record_reply(ctx: RequestContext, outcome: Any) -> None:

@@ -19,7 +19,6 @@ from typing import Any
 
 import msgspec
 from litestar import Litestar, Request, delete, get, post
-from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import State
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath
@@ -38,7 +37,7 @@ from vllora.routing.router import Router
 from vllora.routing.scrub import Scrubber
 from vllora.server import chat_run
 from vllora.server.openapi_bodies import BOOLEAN, INTEGER, NUMBER, OBJECT, STRING
-from vllora.server.routes_chat import SSE_HEADERS, decode_body, json_response, read_body
+from vllora.server.routes_chat import decode_body, json_response, read_body
 from vllora.server.schema_types import ERRORS, LEAN
 
 _encode = msgspec.json.Encoder().encode
@@ -216,7 +215,7 @@ async def create_response(request: Request[Any, Any, Any]) -> Response[bytes] | 
             return _relay(plan, stream.chunks, passthrough.NativeStream(target.pricing), stack, target.provider.id,
                           router.scrubber, ctx)
         stream, translator = await chat_run.attempt_stream(router, target, plan.chat_for(target), None, stack)
-        return _translate(plan, chat_run.frames(stream, translator, stack, ctx), ResponseEvents(body, response_id),
+        return _translate(plan, chat_run.frames(stream, translator, stack, ctx, joined=True), ResponseEvents(body, response_id),
                           router.scrubber, ctx)
 
     try:
@@ -226,10 +225,7 @@ async def create_response(request: Request[Any, Any, Any]) -> Response[bytes] | 
         await stack.aclose()
         raise
     events: AsyncGenerator[bytes, None] = outcome.value
-    # Litestar cancels the sending task when the client leaves but leaves the generator suspended until garbage
-    # collection; closing it right after the response releases the upstream connection at once.
-    return Stream(ctx.stream_body(events), media_type="text/event-stream", headers={**SSE_HEADERS, **outcome.headers()},
-                  background=BackgroundTask(events.aclose))
+    return chat_run.sse(events, outcome, ctx)
 
 
 def _failure(exc: Exception, scrubber: Scrubber) -> VlloraError:
@@ -241,12 +237,11 @@ def _failure(exc: Exception, scrubber: Scrubber) -> VlloraError:
 async def _translate(plan: Plan, frames: AsyncGenerator[bytes, None], events: ResponseEvents, scrubber: Scrubber,
                      ctx: RequestContext) -> AsyncGenerator[bytes, None]:
     try:
-        for event in events.start():
-            yield event
+        yield b"".join(events.start())  # created + in_progress: one send
         try:
             async for frame in frames:
                 out = events.feed(frame)
-                if out:  # the events one frame produced: one send
+                if out:  # the events the frames of one upstream read produced: one send
                     yield out[0] if len(out) == 1 else b"".join(out)
             tail = events.close()
         except Exception as exc:
@@ -255,8 +250,8 @@ async def _translate(plan: Plan, frames: AsyncGenerator[bytes, None], events: Re
             ctx.fail(err)
             tail = events.fail(err.message, err.status, err.code)
         plan.save(events.final, None)  # before the last event: a follow-up may name this response at once
-        for event in tail:
-            yield event
+        if tail:
+            yield b"".join(tail)  # the closing events: one send
     finally:
         await frames.aclose()
 
@@ -281,8 +276,8 @@ async def _relay(plan: Plan, chunks: AsyncIterator[bytes], relay: passthrough.Na
             tail = relay.fail(err.message, err.status, err.code)
         if not saved:
             plan.save(relay.final, provider)
-        for frame in tail:
-            yield frame
+        if tail:
+            yield b"".join(tail)
     finally:
         ctx.usage((relay.final or {}).get("usage"))  # the request log, however the stream ended
         await stack.aclose()
