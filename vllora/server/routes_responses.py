@@ -28,6 +28,7 @@ from vllora.errors import InvalidRequest, RequestError, UpstreamProtocolError, V
 from vllora.observe import RequestContext, context_of
 from vllora.providers import get_adapter
 from vllora.providers.base import JSON, NativeSurfaces, Target
+from vllora.providers.openai_shapes import DONE_FRAME
 from vllora.responses import passthrough
 from vllora.responses.events import ResponseEvents
 from vllora.responses.reply import from_chat, new_response_id
@@ -236,20 +237,30 @@ def _failure(exc: Exception, scrubber: Scrubber) -> VlloraError:
 
 async def _translate(plan: Plan, frames: AsyncGenerator[bytes, None], events: ResponseEvents, scrubber: Scrubber,
                      ctx: RequestContext) -> AsyncGenerator[bytes, None]:
+    closed = False  # the closing events were sent (with the read that carried the provider's [DONE])
     try:
         yield b"".join(events.start())  # created + in_progress: one send
         try:
             async for frame in frames:
+                if closed:
+                    continue  # after [DONE]: nothing more for the client
                 out = events.feed(frame)
+                if frame.endswith(DONE_FRAME):  # the provider is done: its closing events leave with this read's
+                    out += events.close()
+                    plan.save(events.final, None)  # before the last event: a follow-up may name it at once
+                    closed = True
                 if out:  # the events the frames of one upstream read produced: one send
                     yield out[0] if len(out) == 1 else b"".join(out)
-            tail = events.close()
+            tail = [] if closed else events.close()
         except Exception as exc:
             await frames.aclose()  # the upstream connection goes now, not after a slow client read the failure
+            if closed:
+                return
             err = _failure(exc, scrubber)
             ctx.fail(err)
             tail = events.fail(err.message, err.status, err.code)
-        plan.save(events.final, None)  # before the last event: a follow-up may name this response at once
+        if not closed:
+            plan.save(events.final, None)
         if tail:
             yield b"".join(tail)  # the closing events: one send
     finally:
