@@ -61,6 +61,7 @@ class Conn(asyncio.Protocol):
         self.got = False  # any byte of the response arrived
         self.headed = False  # final (non-1xx) headers complete
         self.complete = False
+        self.keep_alive = False
         self.error: Exception | None = None
         self.decoder: Any = None
         self.sniff_deflate = False
@@ -101,7 +102,7 @@ class Conn(asyncio.Protocol):
             chunks.push(self.parts[0] if len(self.parts) == 1 else b"".join(self.parts))
             self.parts = []
         if self.complete:
-            self._finish(reusable and self.parser.should_keep_alive() and not self.head_only)
+            self._finish(reusable and self.keep_alive and not self.head_only)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -190,6 +191,7 @@ class Conn(asyncio.Protocol):
         if not self.headed:
             return  # the end of a 1xx
         self.complete = True
+        self.keep_alive = self.parser.should_keep_alive()  # (llhttp forgets it once the message is done)
         self._flush()
 
     # -- internals ---------------------------------------------------------------------------------------
