@@ -234,6 +234,9 @@ class LeanUpstream:
             raise UpstreamUnreachable(f"cannot reach {t.label} ({type(exc).__name__})") from None
         finally:
             self._connecting -= 1
+        if conn.closed:  # accepted, then closed at once (before this task resumed)
+            self._wake()
+            raise UpstreamUnreachable(f"cannot reach {t.label} (ServerDisconnected)")
         self._conns.add(conn)
         return conn
 
