@@ -700,3 +700,68 @@ def test_a_reply_to_head_has_no_body(run: Any) -> None:
             assert (resp.status, resp.headers["content-length"], resp.body) == (200, "10", b"")
             assert srv.requests[0].startswith(b"HEAD /h HTTP/1.1\r\n") and b"content-length" not in srv.requests[0].lower()
     run(main())
+
+
+def test_a_stale_pooled_connection_is_retried_for_a_stream_too(run: Any) -> None:
+    async def handler(srv: Server, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await srv.next(reader)
+        writer.write(SSE_HEAD + sse_chunk(b"data: 1\n\n") + b"0\r\n\r\n")
+        await writer.drain()
+        await srv.next(reader)  # closes instead of answering the second request
+
+    async def main() -> None:
+        async with Server(handler) as srv:
+            client = LeanUpstream()
+            try:
+                assert await read_stream(client, srv.base + "/a") == [b"data: 1\n\n"]
+                assert await read_stream(client, srv.base + "/b") == [b"data: 1\n\n"]
+            finally:
+                await client.aclose()
+            assert srv.connections == 2 and len(srv.requests) == 3
+    run(main())
+
+
+def test_a_tls_handshake_that_never_completes_is_a_connect_timeout(run: Any) -> None:
+    async def mute(srv: Server, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(2)  # a plain TCP server: the client's TLS hello is never answered
+
+    async def main() -> None:
+        async with Server(mute) as srv:
+            client = LeanUpstream(ssl_context=ssl.create_default_context())
+            try:
+                url = srv.base.replace("http:", "https:") + "/v1/x"
+                with pytest.raises(UpstreamTimeout, match=r"127\.0\.0\.1:\d+ did not answer in time \(connecting\)"):
+                    await client.send(post(url), timeout_s=5, connect_timeout_s=0.2)
+            finally:
+                await client.aclose()
+    run(main())
+
+
+def test_a_large_body_arrives_whole(run: Any) -> None:
+    body = b'{"x":"' + b"y" * 1_000_000 + b'"}'
+
+    async def main() -> None:
+        async with Server(answer(reply(b"{}"))) as srv:
+            client = LeanUpstream()
+            try:
+                await client.send(post(srv.base + "/big", body), timeout_s=5, connect_timeout_s=5)
+                await client.send(post(srv.base + "/small"), timeout_s=5, connect_timeout_s=5)
+            finally:
+                await client.aclose()
+            assert srv.requests[0].endswith(b"\r\n\r\n" + body) and srv.requests[1].endswith(b'{"a":1}')
+            assert srv.connections == 1
+    run(main())
+
+
+def test_requests_that_cannot_be_sent(run: Any) -> None:
+    async def main() -> None:
+        client = LeanUpstream()
+        try:
+            with pytest.raises(UpstreamUnreachable, match=r"cannot reach example\.invalid \(not an http"):
+                await send(client, "ftp://user:secret@example.invalid/x")
+            with pytest.raises(ValueError, match="line break"):
+                await client.send(UpstreamRequest("POST", "http://127.0.0.1:9/x", {"x-a": "1\r\nx-b: 2"}, b""),
+                                  timeout_s=1, connect_timeout_s=1)
+        finally:
+            await client.aclose()
+    run(main())

@@ -54,7 +54,7 @@ class Target:
 
 
 def parse_target(url: str) -> Target:
-    label = _host(url)
+    label = _host(url).rpartition("@")[2]  # never credentials from the URL in a message
     try:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
@@ -110,7 +110,8 @@ class LeanUpstream:
 
     def warm(self) -> None:
         """Build the TLS context in a thread (loading the CA store takes ~85 ms): neither startup nor the first
-        https request waits for it. Called in the lifespan; without a running loop it is built on first use."""
+        https request waits for it, nor does the loop block. Started in the lifespan when a provider is reached
+        over https, else by the first https connection."""
         if self._ssl is None and self._ssl_job is None:
             try:
                 loop = asyncio.get_running_loop()
@@ -242,8 +243,9 @@ class LeanUpstream:
 
     async def _tls(self) -> ssl.SSLContext:
         if self._ssl is None:
-            job = self._ssl_job
-            self._ssl = await job if job is not None else ssl.create_default_context()
+            self.warm()  # in a thread, not blocking the loop, if the lifespan did not start it
+            assert self._ssl_job is not None
+            self._ssl = await self._ssl_job
         return self._ssl
 
     def release(self, conn: Conn) -> None:

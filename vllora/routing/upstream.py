@@ -269,7 +269,7 @@ def create_upstream_client(settings: Settings) -> UpstreamClient:
 
     Whatever a client needs is made here, not on the first request: importing aiohttp inside a request left
     about 1% of later requests 20-60 ms slow (p99 at one connection 30 ms against 0.5 ms), measured with wrk;
-    the lean client starts building its TLS context in a thread.
+    the lean client starts building its TLS context in a thread when a provider is reached over https.
     """
     max_body = int(settings.server.upstream_max_body_mb * 1024 * 1024)
     choice = os.environ.get("VLLORA_UPSTREAM_CLIENT", "").lower()
@@ -282,5 +282,6 @@ def create_upstream_client(settings: Settings) -> UpstreamClient:
     from vllora.routing.lean_http import LeanUpstream
 
     lean = LeanUpstream(max_body=max_body)
-    lean.warm()
+    if any(p.base_url.lower().startswith("https:") for p in settings.providers.values()):
+        lean.warm()  # only when it will be needed: loading the CA store costs ~85 ms of CPU
     return lean
