@@ -86,6 +86,8 @@ class Conn(asyncio.Protocol):
             return
         self.got = True
         reusable = True
+        if self.chunks is not None:
+            self.chunks.since = self.chunks.loop.time()  # any byte (headers too) ends a stream's gap
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as exc:
@@ -330,7 +332,6 @@ class Chunks:
             conn.fut.set_result((status, headers))
 
     def push(self, data: bytes) -> None:
-        self.since = self.loop.time()
         self.items.append(data)
         self.buffered += len(data)
         if self.buffered > HIGH_WATER and not self.paused and self.conn is not None and self.conn.transport is not None:
