@@ -137,6 +137,8 @@ class Conn(asyncio.Protocol):
         self.headers = {}
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self.headed:
+            return  # a chunked reply's trailers: the headers were handed over already
         key = name.decode("latin-1").lower()
         text = value.decode("utf-8", "surrogateescape")
         old = self.headers.get(key)
