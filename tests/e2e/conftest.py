@@ -1,4 +1,4 @@
-"""The real gateway (uvicorn, aiohttp upstream client) pointed at the fake providers, for the openai SDK."""
+"""The real gateway (uvicorn, the default upstream client) pointed at the fake providers, for the openai SDK."""
 
 from __future__ import annotations
 

@@ -1,15 +1,20 @@
-"""Issue 16: the default (aiohttp) upstream client against a raw local server: odd statuses and huge replies."""
+"""Issue 16: the upstream clients (the lean default and aiohttp) against a raw local server: odd statuses and huge
+replies."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 
 from vllora.errors import UpstreamProtocolError
 from vllora.providers.base import UpstreamRequest
+from vllora.routing.lean_http import LeanUpstream
 from vllora.routing.upstream import AiohttpUpstream
+
+CLIENTS = pytest.mark.parametrize("client_class", [LeanUpstream, AiohttpUpstream])
 
 
 async def _serve(reply: Callable[[asyncio.StreamWriter], Awaitable[None]]) -> tuple[asyncio.Server, str]:
@@ -27,11 +32,11 @@ async def _serve(reply: Callable[[asyncio.StreamWriter], Awaitable[None]]) -> tu
     return server, f"http://127.0.0.1:{port}/v1/chat/completions"
 
 
-def _run(reply: Callable[[asyncio.StreamWriter], Awaitable[None]], *, stream: bool = False,
+def _run(reply: Callable[[asyncio.StreamWriter], Awaitable[None]], client_class: type[Any], *, stream: bool = False,
          max_body: int = 1024 * 1024) -> None:
     async def main() -> None:
         server, url = await _serve(reply)
-        client = AiohttpUpstream(max_body=max_body)
+        client = client_class(max_body=max_body)
         try:
             req = UpstreamRequest("POST", url, {"content-type": "application/json"}, b"{}")
             if stream:
@@ -52,10 +57,11 @@ async def _status_999(writer: asyncio.StreamWriter) -> None:
     await writer.drain()
 
 
+@CLIENTS
 @pytest.mark.parametrize("stream", [False, True])
-def test_status_outside_http_range_is_a_protocol_error(stream: bool) -> None:
+def test_status_outside_http_range_is_a_protocol_error(stream: bool, client_class: type[Any]) -> None:
     with pytest.raises(UpstreamProtocolError, match="invalid HTTP status 999"):
-        _run(_status_999, stream=stream)
+        _run(_status_999, client_class, stream=stream)
 
 
 async def _declared_huge(writer: asyncio.StreamWriter) -> None:
@@ -71,7 +77,9 @@ async def _chunked_huge(writer: asyncio.StreamWriter) -> None:
         await writer.drain()
 
 
+@CLIENTS
 @pytest.mark.parametrize("reply", [_declared_huge, _chunked_huge])
-def test_replies_over_the_cap_are_refused_without_reading_them(reply: Callable[[asyncio.StreamWriter], Awaitable[None]]) -> None:
+def test_replies_over_the_cap_are_refused_without_reading_them(reply: Callable[[asyncio.StreamWriter], Awaitable[None]],
+                                                                client_class: type[Any]) -> None:
     with pytest.raises(UpstreamProtocolError, match="larger than 1 MB"):
-        _run(reply)
+        _run(reply, client_class)
