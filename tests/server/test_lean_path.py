@@ -22,7 +22,7 @@ from litestar.testing import TestClient
 
 from vllora.catalog.source import load_catalog
 from vllora.config import load_settings
-from vllora.errors import UpstreamStatusError
+from vllora.errors import RequestError, UpstreamStatusError
 from vllora.routing.upstream import HttpxUpstream
 from vllora.server import create_app
 from vllora.server.lean import LeanRequest, LeanRoutes, lean_enabled
@@ -251,3 +251,34 @@ def test_an_error_raised_by_a_handler_leaves_in_the_surface_shape_with_retry_aft
     asyncio.run(app(_scope("/v1/messages"), _receive(), send))
     assert sent[0]["status"] == 429 and (b"retry-after", b"3") in sent[0]["headers"]
     assert json.loads(sent[1]["body"])["type"] == "error"  # Anthropic's shape on /v1/messages
+
+
+def test_a_body_that_does_not_arrive_in_time_is_a_408_and_the_task_lives_on() -> None:
+    async def run() -> tuple[int, str, bool]:
+        never = asyncio.Event()
+        req = LeanRequest(_scope(), _receive(then=never), None, 100)
+
+        async def receive_nothing() -> dict[str, Any]:
+            await never.wait()
+            return {"type": "http.disconnect"}
+
+        req.receive = receive_nothing
+        try:
+            await req.body_within(0.05)
+        except RequestError as exc:
+            await asyncio.sleep(0)  # not cancelled: the task goes on to answer
+            task = asyncio.current_task()
+            return exc.status, str(exc.code), bool(task and task.cancelling())
+        raise AssertionError("no 408")
+
+    assert asyncio.run(run()) == (408, "request_timeout", False)
+
+
+def test_a_body_in_time_leaves_no_timer_behind() -> None:
+    async def run() -> bytes:
+        req = LeanRequest(_scope(), _receive({"type": "http.request", "body": b"{}", "more_body": False}), None, 100)
+        body = await req.body_within(0.05)
+        await asyncio.sleep(0.1)  # the timer would have cancelled this sleep
+        return body
+
+    assert asyncio.run(run()) == b"{}"

@@ -67,4 +67,6 @@ def header_value(text: str) -> str:
     """``text`` as an HTTP header value: anything but printable ASCII percent-encoded (ids may be non-ASCII)."""
     from urllib.parse import quote
 
-    return text if all(c in _HEADER_SAFE for c in text) else quote(text, safe=_HEADER_SAFE)
+    if text.isascii() and text.isprintable() and " " not in text and "%" not in text:  # the usual case, in C
+        return text
+    return quote(text, safe=_HEADER_SAFE)

@@ -34,6 +34,10 @@ BODY_TIMEOUT_S = 30.0
 
 async def read_body(request: Request[Any, Any, Any]) -> bytes:
     """The whole body, or 408 when a client trickles it slower than ``BODY_TIMEOUT_S`` (slow-loris)."""
+    within = getattr(request, "body_within", None)  # the lean path's request bounds it with one timer
+    if within is not None:
+        body: bytes = await within(BODY_TIMEOUT_S)
+        return body
     try:
         async with asyncio.timeout(BODY_TIMEOUT_S):
             return await request.body()
