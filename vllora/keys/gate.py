@@ -84,7 +84,6 @@ class KeyGate:
         self._cache: dict[str, tuple[repo.KeyRecord | None, float]] = {}
         self.pending: dict[str, Pending] = {}
         self.unavailable = 0
-        self._tasks: set[asyncio.Task[Any]] = set()
 
     # who is calling ---------------------------------------------------------------------------------------
     @staticmethod
@@ -222,24 +221,16 @@ class KeyGate:
                 del self.pending[rid]
         self.pending[request_id] = pending
 
-    async def settle(self, request_id: str, prompt_tokens: int, completion_tokens: int, cost: float) -> None:
-        pending = self.pending.pop(request_id, None)
+    def on_record(self, record: Any) -> None:
+        """An observer: settle the counters of the key that made this request (queued by the limiter, never blocking)."""
+        if getattr(record, "key_id", None) is None:
+            return
+        pending = self.pending.pop(record.id, None)
         if pending is None:
             return
-        try:
-            await self.state.limiter.settle(pending.key, pending.est_tokens, prompt_tokens + completion_tokens,
-                                            cost, self.clock())
-        except LimitsUnavailable:
-            self.unavailable += 1
-
-    def on_record(self, record: Any) -> None:
-        """An observer: settle the counters of the key that made this request (scheduled, never blocking)."""
-        if getattr(record, "key_id", None) is None or record.id not in self.pending:
-            return
-        task = asyncio.get_running_loop().create_task(self.settle(
-            record.id, int(record.prompt_tokens or 0), int(record.completion_tokens or 0), float(record.cost or 0.0)))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self.state.limiter.settle(pending.key, pending.est_tokens,
+                                  int(record.prompt_tokens or 0) + int(record.completion_tokens or 0),
+                                  float(record.cost or 0.0), self.clock())
 
     # reading the body, answering errors ------------------------------------------------------------------------
     async def _read_body(self, receive: Any, send: Any, path: str) -> bytes | None:
