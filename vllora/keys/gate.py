@@ -22,6 +22,7 @@ within a second).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import logging
 import time
@@ -34,7 +35,7 @@ import msgspec
 from vllora.keys import repo
 from vllora.keys.limits import Decision, Limiter
 from vllora.keys.redis_limits import LimitsUnavailable
-from vllora.keys.tokens import key_hash, looks_like_key
+from vllora.keys.tokens import looks_like_key
 from vllora.observe.context import SCOPE_KEY
 
 log = logging.getLogger("vllora.keys")
@@ -82,6 +83,8 @@ class KeyGate:
         self.policy = policy or Policy()
         self.clock = clock
         self._cache: dict[str, tuple[repo.KeyRecord | None, float]] = {}
+        self._loading: dict[str, asyncio.Task[repo.KeyRecord | None]] = {}
+        self._mac = hmac.new(pepper, digestmod=hashlib.sha256)
         self.pending: dict[str, Pending] = {}
         self.unavailable = 0
 
@@ -96,18 +99,32 @@ class KeyGate:
         return b""
 
     async def _lookup(self, token: str) -> repo.KeyRecord | None:
-        digest = key_hash(token, self.pepper)
-        now = time.monotonic()
+        mac = self._mac.copy()  # the pepper's HMAC state, prepared once
+        mac.update(token.encode())
+        digest = mac.hexdigest()
         hit = self._cache.get(digest)
-        if hit is not None and hit[1] > now:
+        if hit is not None and hit[1] > time.monotonic():
             return hit[0]
+        loading = self._loading.get(digest)  # one database lookup per key at a time, however many requests wait
+        if loading is None:
+            loading = self._loading[digest] = asyncio.get_running_loop().create_task(self._load(digest))
+            loading.add_done_callback(lambda task: self._loaded(digest, task))
+        return await asyncio.shield(loading)
+
+    async def _load(self, digest: str) -> repo.KeyRecord | None:
         found = await self.state.store.run(lambda conn: repo.by_hash(conn, digest))
         if found is not None and not hmac.compare_digest(found.key_hash, digest):
             found = None
         if len(self._cache) >= CACHE_MAX:
             self._cache.clear()
-        self._cache[digest] = (found, now + CACHE_TTL_S)
+        self._cache[digest] = (found, time.monotonic() + CACHE_TTL_S)
         return found
+
+    def _loaded(self, digest: str, task: asyncio.Task[repo.KeyRecord | None]) -> None:
+        if self._loading.get(digest) is task:
+            del self._loading[digest]
+        if not task.cancelled():
+            task.exception()  # retrieved here too: its waiters may all have gone
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":

@@ -145,6 +145,7 @@ class RedisLimiter:
         self.load_spend = load_spend
         self._batch = self.client.register_script(BATCH)
         self._seeded: set[tuple[str, str]] = set()
+        self._seeding: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._periods: dict[str, tuple[str, float | None, float | None]] = {}  # period kind -> its current bounds
         self._queues: dict[str, _Queue] = {}
         self._turn_armed = False
@@ -179,12 +180,26 @@ class RedisLimiter:
     async def _seed_spend(self, key: KeyRecord, now: float) -> str:
         period, start, end = self._period(key.period, now)
         name = f"vllora:{{{key.id}}}:spend:{period}"
-        if (key.id, period) not in self._seeded:
-            spent = await self.load_spend(key.id, start)
-            ttl_ms = int(((end - now) if end else 400 * 86400) * 1000) + 86_400_000
-            await self.client.set(name, repr(float(spent)), nx=True, px=ttl_ms)
-            self._seeded.add((key.id, period))
+        slot = (key.id, period)
+        if slot not in self._seeded:  # once per key and period; requests that come meanwhile wait for the same one
+            seeding = self._seeding.get(slot)
+            if seeding is None:
+                seeding = self._seeding[slot] = asyncio.get_running_loop().create_task(
+                    self._seed(slot, name, key.id, start, ((end - now) if end else 400 * 86400)))
+                seeding.add_done_callback(lambda task: self._seeded_done(slot, task))
+            await asyncio.shield(seeding)
         return name
+
+    async def _seed(self, slot: tuple[str, str], name: str, key_id: str, start: float | None, left_s: float) -> None:
+        spent = await self.load_spend(key_id, start)
+        await self.client.set(name, repr(float(spent)), nx=True, px=int(left_s * 1000) + 86_400_000)
+        self._seeded.add(slot)
+
+    def _seeded_done(self, slot: tuple[str, str], task: asyncio.Task[None]) -> None:
+        if self._seeding.get(slot) is task:
+            del self._seeding[slot]
+        if not task.cancelled():
+            task.exception()  # retrieved here too: its waiters may all have gone
 
     async def spent(self, key: KeyRecord, now: float) -> float:
         await self._drain(key.id)  # what this key settled so far counts
