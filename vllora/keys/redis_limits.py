@@ -45,20 +45,31 @@ BATCH = """
 local req = cjson.decode(ARGV[1])
 local prefix = req[1]
 local out = {}
+local num = {}  -- KEYS index -> its value: each counter is read once per call, then kept current by the writes here
+local ttl = {}  -- KEYS index -> the PEXPIRE to set once, at the end
+local function get(i)
+  local v = num[i]
+  if v == nil then
+    v = tonumber(redis.call('GET', KEYS[i]) or '0')
+    num[i] = v
+  end
+  return v
+end
+local pruned = nil
 for i, op in ipairs(req[2]) do
   if op[1] == 0 then
     if op[2] > 0 then
-      redis.call('INCRBY', KEYS[op[2]], op[3])
-      redis.call('PEXPIRE', KEYS[op[2]], 130000)
+      num[op[2]] = redis.call('INCRBY', KEYS[op[2]], op[3])
+      ttl[op[2]] = 130000
     end
     if op[4] > 0 then
-      redis.call('INCRBYFLOAT', KEYS[op[4]], op[5])
+      num[op[4]] = tonumber(redis.call('INCRBYFLOAT', KEYS[op[4]], op[5]))
     end
   else
     local now, rpm, tpm, est, budget, elapsed = op[2], op[3], op[4], op[5], op[6], op[7]
     local spent = 0
     if op[10] > 0 then
-      spent = tonumber(redis.call('GET', KEYS[op[10]]) or '0')
+      spent = get(op[10])
     end
     local decision = nil
     if budget >= 0 and spent >= budget then
@@ -66,7 +77,10 @@ for i, op in ipairs(req[2]) do
     end
     local count = 0
     if decision == nil and rpm >= 0 then
-      redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 60000)
+      if pruned ~= now then
+        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 60000)
+        pruned = now
+      end
       count = redis.call('ZCARD', KEYS[1])
       if count >= rpm then
         local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
@@ -75,25 +89,26 @@ for i, op in ipairs(req[2]) do
     end
     local used = 0
     if decision == nil and tpm >= 0 then
-      local curr = tonumber(redis.call('GET', KEYS[op[8]]) or '0')
-      local prev = tonumber(redis.call('GET', KEYS[op[9]]) or '0')
-      used = prev * (1 - elapsed) + curr
+      used = get(op[9]) * (1 - elapsed) + get(op[8])
       if used > 0 and used + est > tpm then
         decision = {0, 'tpm', math.floor((1 - elapsed) * 60000), -1, 0, tostring(spent)}
       else
-        redis.call('INCRBY', KEYS[op[8]], est)
-        redis.call('PEXPIRE', KEYS[op[8]], 130000)
+        num[op[8]] = redis.call('INCRBY', KEYS[op[8]], est)
+        ttl[op[8]] = 130000
       end
     end
     if decision == nil then
       if rpm >= 0 then
         redis.call('ZADD', KEYS[1], now, prefix .. i)
-        redis.call('PEXPIRE', KEYS[1], 61000)
+        ttl[1] = 61000
       end
       decision = {1, '', 0, rpm - count - 1, math.floor(tpm - used - est), tostring(spent)}
     end
     out[#out + 1] = decision
   end
+end
+for i, ms in pairs(ttl) do
+  redis.call('PEXPIRE', KEYS[i], ms)
 end
 return cjson.encode(out)
 """
