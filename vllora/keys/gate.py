@@ -179,14 +179,15 @@ class KeyGate:
         body = await self._read_body(receive, send, path)
         if body is None:
             return
-        try:
-            model = _decode_model(body).model
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            model = None  # the route answers 400 for a broken body, before any upstream call
-        if isinstance(model, str) and not key.allows(model):
-            self._count_refusal("model")
-            await self._deny(send, path, 403, f"this key may not use model {model!r}", "model_not_allowed")
-            return
+        if key.models:  # an allowlist: the body's model must be on it (without one, nothing to decode here)
+            try:
+                model = _decode_model(body).model
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                model = None  # the route answers 400 for a broken body, before any upstream call
+            if isinstance(model, str) and not key.allows(model):
+                self._count_refusal("model")
+                await self._deny(send, path, 403, f"this key may not use model {model!r}", "model_not_allowed")
+                return
         est = max(1, len(body) // 4)
         now = self.clock()
         decision = await self._admit(key, est, now)
@@ -200,7 +201,7 @@ class KeyGate:
 
         async def send_with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*(message.get("headers") or ()), *extra]}
+                message["headers"] = [*(message.get("headers") or ()), *extra]
             await send(message)
 
         await self.app(scope, _replay(body, receive), send_with_headers)
