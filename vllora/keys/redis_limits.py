@@ -168,16 +168,20 @@ class RedisLimiter:
         self._tasks: set[asyncio.Task[None]] = set()
         self.calls = 0  # script calls sent (each carries one or more admissions and settlements)
         self.errors = 0
+        self.settles_dropped = 0
         self.last_error: str | None = None
         self._warned = 0.0
 
-    def _fail(self, exc: BaseException) -> LimitsUnavailable:
+    def _fail(self, exc: BaseException, dropped: int = 0) -> LimitsUnavailable:
+        """Count a Redis failure and log it (at most once per 10 s); ``dropped``: settlements it lost."""
         self.errors += 1
+        self.settles_dropped += dropped
         self.last_error = type(exc).__name__
         now = time.monotonic()
         if now - self._warned > 10:
             self._warned = now
-            log.warning("redis at %s failed (%s): applying the configured policy", _host(self.url), type(exc).__name__)
+            what = f"{dropped} settlement(s) not counted" if dropped else "applying the configured policy"
+            log.warning("redis at %s failed (%s): %s", _host(self.url), type(exc).__name__, what)
         return LimitsUnavailable(type(exc).__name__)
 
     # spend: seeded once per key and period from the request log ------------------------------------------------
@@ -254,7 +258,8 @@ class RedisLimiter:
             self._timer = asyncio.get_running_loop().call_later(SETTLE_DELAY_S, self._flush_settles)
 
     def status(self) -> dict[str, object]:
-        return {"backend": "redis", "url": _host(self.url), "errors": self.errors, "last_error": self.last_error}
+        return {"backend": "redis", "url": _host(self.url), "errors": self.errors, "last_error": self.last_error,
+                "settles_dropped": self.settles_dropped}
 
     async def aclose(self) -> None:
         """Flush everything queued (settlements included), then close the connections."""
@@ -343,7 +348,7 @@ class RedisLimiter:
                     try:
                         await self._seed_spend(s.key, s.now)
                     except Exception as exc:
-                        self._fail(exc)
+                        self._fail(exc, dropped=1)
                         name = ""
                 spend = slot(name) if name else 0
             tpm = slot(f"{prefix}tpm:{int(s.now // WINDOW_S)}") if s.tokens else 0
@@ -366,7 +371,7 @@ class RedisLimiter:
             raw = await self._batch(keys=keys, args=[msgspec.json.encode((secrets.token_hex(6) + ":", ops))])
             answers = _decode_answers(raw) if admits else []
         except Exception as exc:
-            failed = self._fail(exc)
+            failed = self._fail(exc, dropped=len(ops) - len(admits))
             for a in admits:
                 if not a.future.done():
                     a.future.set_exception(LimitsUnavailable(*failed.args))
