@@ -4,9 +4,9 @@
 takes the request's slot and its estimated tokens in one atomic step; ``settle`` corrects the token count
 with the real usage and charges the cost when the request has ended. ``settle`` never blocks and is not
 awaited: the memory counters apply it at once, Redis queues it and sends it with the key's next admissions
-(or within ~50 ms, or at ``aclose``); ``spent`` and every later ``admit`` of that key see it. Requests per minute use an exact
-sliding window (a log of admission times); tokens per minute a sliding-window counter (this minute plus the
-previous minute's share), which is what providers themselves do.
+(or within ~50 ms, or at ``aclose``); ``spent`` and every later ``admit`` of that key see it. Requests per
+minute use an exact sliding window (a log of admission times); tokens per minute a sliding-window counter
+(this minute plus the previous minute's share), which is what providers themselves do.
 
 ``MemoryLimiter`` serves one process. Several processes (``--workers N``, several hosts) share
 ``vllora.keys.redis_limits.RedisLimiter``.
