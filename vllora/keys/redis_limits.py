@@ -22,6 +22,7 @@ policy, fail open or closed); a failed settlement is counted and logged (at most
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import secrets
 import time
@@ -150,6 +151,7 @@ class RedisLimiter:
 
     def __init__(self, url: str, load_spend: SpendLoader, client: Any = None) -> None:
         import redis.asyncio as redis
+        from redis.exceptions import NoScriptError
 
         self.url = url
         if client is None:  # a bounded pool: under load, callers wait briefly for a connection instead of failing
@@ -158,7 +160,8 @@ class RedisLimiter:
             client = redis.Redis.from_pool(pool)  # the client owns the pool: aclose() closes its connections
         self.client = client
         self.load_spend = load_spend
-        self._batch = self.client.register_script(BATCH)
+        self._sha = hashlib.sha1(BATCH.encode()).hexdigest()
+        self._no_script: type[Exception] = NoScriptError
         self._seeded: set[tuple[str, str]] = set()
         self._seeding: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._periods: dict[str, tuple[str, float | None, float | None]] = {}  # period kind -> its current bounds
@@ -368,7 +371,7 @@ class RedisLimiter:
             return
         self.calls += 1
         try:
-            raw = await self._batch(keys=keys, args=[msgspec.json.encode((secrets.token_hex(6) + ":", ops))])
+            raw = await self._evalsha(keys, msgspec.json.encode((secrets.token_hex(6) + ":", ops)))
             answers = _decode_answers(raw) if admits else []
         except Exception as exc:
             failed = self._fail(exc, dropped=len(ops) - len(admits))
@@ -379,6 +382,15 @@ class RedisLimiter:
         for a, answer in zip(admits, answers, strict=True):
             if not a.future.done():  # its request may have gone away meanwhile
                 a.future.set_result(_decision(a.key, a.now, answer))
+
+
+    async def _evalsha(self, keys: list[str], payload: bytes) -> Any:
+        """EVALSHA straight through the client (its script helper costs more than the call); loads it when missing."""
+        try:
+            return await self.client.execute_command("EVALSHA", self._sha, len(keys), *keys, payload)
+        except self._no_script:  # a new or restarted Redis
+            await self.client.script_load(BATCH)
+            return await self.client.execute_command("EVALSHA", self._sha, len(keys), *keys, payload)
 
 
 def _decision(key: KeyRecord, now: float, answer: tuple[int, str, float, float, float, str]) -> Decision:
