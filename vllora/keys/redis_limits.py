@@ -279,14 +279,14 @@ class RedisLimiter:
     def _flush_turn(self) -> None:
         """Once per event-loop turn with admissions queued: one call per key id that has none in flight."""
         self._turn_armed = False
-        for key_id, queue in self._queues.items():
+        for key_id, queue in list(self._queues.items()):
             if queue.admits and queue.sending is None:
                 self._start(key_id, queue)
 
     def _flush_settles(self) -> None:
         """The timer: settlements that no admission carried within SETTLE_DELAY_S go out on their own."""
         self._timer = None
-        for key_id, queue in self._queues.items():
+        for key_id, queue in list(self._queues.items()):
             if queue.settles and queue.sending is None:
                 self._start(key_id, queue)
 
