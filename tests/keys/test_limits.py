@@ -69,7 +69,7 @@ async def test_tokens_per_minute_estimate_then_settle(limiter):
     first = await limiter.admit(k, 600, T0 + 1)
     assert first.ok and first.remaining_tokens == 400
     assert not (await limiter.admit(k, 600, T0 + 2)).ok
-    await limiter.settle(k, 600, 100, 0.0, T0 + 3)  # the real usage was small
+    limiter.settle(k, 600, 100, 0.0, T0 + 3)  # the real usage was small
     second = await limiter.admit(k, 600, T0 + 4)
     assert second.ok and second.remaining_tokens == 300
     # two minutes later the window is empty again
@@ -80,9 +80,9 @@ async def test_budget_stops_after_the_cost_crosses_it_and_says_when_it_resets(li
     k = key(budget_usd=0.01, period="day")
     d = await limiter.admit(k, 10, T0 + 5)
     assert d.ok and d.budget_remaining == pytest.approx(0.01)
-    await limiter.settle(k, 10, 10, 0.006, T0 + 6)
+    limiter.settle(k, 10, 10, 0.006, T0 + 6)
     assert (await limiter.admit(k, 10, T0 + 7)).ok
-    await limiter.settle(k, 10, 10, 0.006, T0 + 8)
+    limiter.settle(k, 10, 10, 0.006, T0 + 8)
     denied = await limiter.admit(k, 10, T0 + 9)
     assert not denied.ok and denied.reason == "budget" and denied.resets_at == T0 + 86400
     assert await limiter.spent(k, T0 + 10) == pytest.approx(0.012)

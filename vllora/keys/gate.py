@@ -22,6 +22,7 @@ within a second).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import logging
 import time
@@ -34,7 +35,7 @@ import msgspec
 from vllora.keys import repo
 from vllora.keys.limits import Decision, Limiter
 from vllora.keys.redis_limits import LimitsUnavailable
-from vllora.keys.tokens import key_hash, looks_like_key
+from vllora.keys.tokens import looks_like_key
 from vllora.observe.context import SCOPE_KEY
 
 log = logging.getLogger("vllora.keys")
@@ -82,9 +83,10 @@ class KeyGate:
         self.policy = policy or Policy()
         self.clock = clock
         self._cache: dict[str, tuple[repo.KeyRecord | None, float]] = {}
+        self._loading: dict[str, asyncio.Task[repo.KeyRecord | None]] = {}
+        self._mac = hmac.new(pepper, digestmod=hashlib.sha256)
         self.pending: dict[str, Pending] = {}
         self.unavailable = 0
-        self._tasks: set[asyncio.Task[Any]] = set()
 
     # who is calling ---------------------------------------------------------------------------------------
     @staticmethod
@@ -97,18 +99,32 @@ class KeyGate:
         return b""
 
     async def _lookup(self, token: str) -> repo.KeyRecord | None:
-        digest = key_hash(token, self.pepper)
-        now = time.monotonic()
+        mac = self._mac.copy()  # the pepper's HMAC state, prepared once
+        mac.update(token.encode())
+        digest = mac.hexdigest()
         hit = self._cache.get(digest)
-        if hit is not None and hit[1] > now:
+        if hit is not None and hit[1] > time.monotonic():
             return hit[0]
+        loading = self._loading.get(digest)  # one database lookup per key at a time, however many requests wait
+        if loading is None:
+            loading = self._loading[digest] = asyncio.get_running_loop().create_task(self._load(digest))
+            loading.add_done_callback(lambda task: self._loaded(digest, task))
+        return await asyncio.shield(loading)
+
+    async def _load(self, digest: str) -> repo.KeyRecord | None:
         found = await self.state.store.run(lambda conn: repo.by_hash(conn, digest))
         if found is not None and not hmac.compare_digest(found.key_hash, digest):
             found = None
         if len(self._cache) >= CACHE_MAX:
             self._cache.clear()
-        self._cache[digest] = (found, now + CACHE_TTL_S)
+        self._cache[digest] = (found, time.monotonic() + CACHE_TTL_S)
         return found
+
+    def _loaded(self, digest: str, task: asyncio.Task[repo.KeyRecord | None]) -> None:
+        if self._loading.get(digest) is task:
+            del self._loading[digest]
+        if not task.cancelled():
+            task.exception()  # retrieved here too: its waiters may all have gone
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -163,14 +179,15 @@ class KeyGate:
         body = await self._read_body(receive, send, path)
         if body is None:
             return
-        try:
-            model = _decode_model(body).model
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            model = None  # the route answers 400 for a broken body, before any upstream call
-        if isinstance(model, str) and not key.allows(model):
-            self._count_refusal("model")
-            await self._deny(send, path, 403, f"this key may not use model {model!r}", "model_not_allowed")
-            return
+        if key.models:  # an allowlist: the body's model must be on it (without one, nothing to decode here)
+            try:
+                model = _decode_model(body).model
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                model = None  # the route answers 400 for a broken body, before any upstream call
+            if isinstance(model, str) and not key.allows(model):
+                self._count_refusal("model")
+                await self._deny(send, path, 403, f"this key may not use model {model!r}", "model_not_allowed")
+                return
         est = max(1, len(body) // 4)
         now = self.clock()
         decision = await self._admit(key, est, now)
@@ -184,7 +201,7 @@ class KeyGate:
 
         async def send_with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*(message.get("headers") or ()), *extra]}
+                message["headers"] = [*(message.get("headers") or ()), *extra]
             await send(message)
 
         await self.app(scope, _replay(body, receive), send_with_headers)
@@ -222,24 +239,16 @@ class KeyGate:
                 del self.pending[rid]
         self.pending[request_id] = pending
 
-    async def settle(self, request_id: str, prompt_tokens: int, completion_tokens: int, cost: float) -> None:
-        pending = self.pending.pop(request_id, None)
+    def on_record(self, record: Any) -> None:
+        """An observer: settle the counters of the key that made this request (queued by the limiter, never blocking)."""
+        if getattr(record, "key_id", None) is None:
+            return
+        pending = self.pending.pop(record.id, None)
         if pending is None:
             return
-        try:
-            await self.state.limiter.settle(pending.key, pending.est_tokens, prompt_tokens + completion_tokens,
-                                            cost, self.clock())
-        except LimitsUnavailable:
-            self.unavailable += 1
-
-    def on_record(self, record: Any) -> None:
-        """An observer: settle the counters of the key that made this request (scheduled, never blocking)."""
-        if getattr(record, "key_id", None) is None or record.id not in self.pending:
-            return
-        task = asyncio.get_running_loop().create_task(self.settle(
-            record.id, int(record.prompt_tokens or 0), int(record.completion_tokens or 0), float(record.cost or 0.0)))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self.state.limiter.settle(pending.key, pending.est_tokens,
+                                  int(record.prompt_tokens or 0) + int(record.completion_tokens or 0),
+                                  float(record.cost or 0.0), self.clock())
 
     # reading the body, answering errors ------------------------------------------------------------------------
     async def _read_body(self, receive: Any, send: Any, path: str) -> bytes | None:

@@ -2,9 +2,11 @@
 
 ``admit`` decides before any upstream call (allowlist is checked by the gate; here: budget, rpm, tpm) and
 takes the request's slot and its estimated tokens in one atomic step; ``settle`` corrects the token count
-with the real usage and charges the cost when the request has ended. Requests per minute use an exact
-sliding window (a log of admission times); tokens per minute a sliding-window counter (this minute plus the
-previous minute's share), which is what providers themselves do.
+with the real usage and charges the cost when the request has ended. ``settle`` never blocks and is not
+awaited: the memory counters apply it at once, Redis queues it and sends it with the key's next admissions
+(or within ~50 ms, or at ``aclose``); ``spent`` and every later ``admit`` of that key see it. Requests per
+minute use an exact sliding window (a log of admission times); tokens per minute a sliding-window counter
+(this minute plus the previous minute's share), which is what providers themselves do.
 
 ``MemoryLimiter`` serves one process. Several processes (``--workers N``, several hosts) share
 ``vllora.keys.redis_limits.RedisLimiter``.
@@ -50,7 +52,7 @@ class Limiter(Protocol):
 
     async def admit(self, key: KeyRecord, est_tokens: int, now: float) -> Decision: ...
 
-    async def settle(self, key: KeyRecord, est_tokens: int, actual_tokens: int, cost: float, now: float) -> None: ...
+    def settle(self, key: KeyRecord, est_tokens: int, actual_tokens: int, cost: float, now: float) -> None: ...
 
     async def spent(self, key: KeyRecord, now: float) -> float: ...
 
@@ -82,13 +84,15 @@ class MemoryLimiter:
         self._requests: dict[str, collections.deque[float]] = {}
         self._tokens: dict[str, dict[int, float]] = {}
         self._spend: dict[tuple[str, str], float] = {}
+        self._unloaded: dict[tuple[str, str], float] = {}  # costs settled before the period's spend was loaded
 
     async def spent(self, key: KeyRecord, now: float) -> float:
         period, start, _ = period_bounds(key.period, now)
         slot = (key.id, period)
         if slot not in self._spend:
             loaded = await self.load_spend(key.id, start)
-            self._spend.setdefault(slot, loaded)
+            if slot not in self._spend:
+                self._spend[slot] = loaded + self._unloaded.pop(slot, 0.0)
         return self._spend[slot]
 
     def _token_use(self, key_id: str, now: float) -> float:
@@ -124,15 +128,18 @@ class MemoryLimiter:
             remaining_tokens=None if key.tpm is None else int(key.tpm - used - est_tokens),
             budget_remaining=None if key.budget_usd is None else key.budget_usd - spent)
 
-    async def settle(self, key: KeyRecord, est_tokens: int, actual_tokens: int, cost: float, now: float) -> None:
+    def settle(self, key: KeyRecord, est_tokens: int, actual_tokens: int, cost: float, now: float) -> None:
         if key.tpm is not None and actual_tokens != est_tokens:
             index, _ = tpm_window(now)
             windows = self._tokens.setdefault(key.id, {})
             windows[index] = windows.get(index, 0.0) + (actual_tokens - est_tokens)
         if cost and key.budget_usd is not None:
             period, _, _ = period_bounds(key.period, now)
-            await self.spent(key, now)
-            self._spend[(key.id, period)] += cost
+            slot = (key.id, period)
+            if slot in self._spend:
+                self._spend[slot] += cost
+            else:  # added to the request log's figure when spent() loads it
+                self._unloaded[slot] = self._unloaded.get(slot, 0.0) + cost
 
     def status(self) -> dict[str, object]:
         return {"backend": "memory"}

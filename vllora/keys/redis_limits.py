@@ -1,69 +1,149 @@
-"""The counters in Redis, shared by every gateway instance: one Lua script per decision (atomic in Redis).
+"""The counters in Redis, shared by every gateway instance: one Lua script call per key and batch (atomic in Redis).
 
-Keys (``{id}`` is a hash tag, so a key's counters stay on one cluster slot)::
+Keys (``{id}`` is a hash tag, so a key's counters stay on one cluster slot and one call touches one slot)::
 
     vllora:{key_id}:rpm             sorted set of admission times (ms): exact sliding window
     vllora:{key_id}:tpm:<minute>    tokens admitted in that minute window (this and the previous are read)
     vllora:{key_id}:spend:<period>  USD spent in the budget period (seeded from the request log, NX)
 
-Because the check and the take happen in one script, N instances together admit at most the limit; the only
-slack is requests already admitted when a limit changes. A Redis error is ``LimitsUnavailable``; the gate
-applies the configured policy (fail open or closed).
+Calls are coalesced per key id: admissions and settlements are queued, and one flush per event-loop turn sends
+ONE script call per key id carrying the queued settlements (applied first, in order) and then the queued
+admissions (in arrival order); the script answers one decision per admission. Each admission is still checked
+and taken atomically against the shared counters, so N instances together admit at most the limit, and a
+settled cost is seen by every later admission. A key id has at most one call in flight: what arrives meanwhile
+goes in the next call, sent as soon as the answer is back (under load, batches grow instead of calls).
+Settlements are never awaited by a request: they ride with the key's next admissions, or go out within
+``SETTLE_DELAY_S`` when none come, and at ``aclose``.
+
+A Redis error fails every admission of its batch with ``LimitsUnavailable`` (the gate applies the configured
+policy, fail open or closed); a failed settlement is counted and logged (at most once per 10 s), not retried.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
 import secrets
 import time
+from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from vllora.keys.limits import WINDOW_S, Decision, SpendLoader, tpm_window
 from vllora.keys.repo import KeyRecord, period_bounds
 
 log = logging.getLogger("vllora.keys")
+SETTLE_DELAY_S = 0.05
 
-ADMIT = """
-local now = tonumber(ARGV[1])
-local rpm = tonumber(ARGV[2])
-local tpm = tonumber(ARGV[3])
-local est = tonumber(ARGV[4])
-local budget = tonumber(ARGV[6])
-local elapsed = tonumber(ARGV[7])
-local spent = tonumber(redis.call('GET', KEYS[4]) or '0')
-if budget >= 0 and spent >= budget then
-  return {0, 'budget', 0, -1, -1, tostring(spent)}
+# ARGV[1]: JSON [member prefix, ops]. KEYS[1] is the rpm set; ops name other keys by their index in KEYS (0: none).
+#   settle: [0, tpm key, token correction, spend key, cost (a string)]
+#   admit:  [1, now ms, rpm, tpm, estimated tokens, budget, elapsed share of the minute, tpm key, previous tpm key,
+#            spend key]            (rpm, tpm, budget: -1 when the key has none)
+# Returns JSON: one [ok, reason, retry ms, remaining requests, remaining tokens, spent] per admission, in order.
+BATCH = """
+local req = cjson.decode(ARGV[1])
+local prefix = req[1]
+local out = {}
+local num = {}  -- KEYS index -> its value: each counter is read once per call, then kept current by the writes here
+local ttl = {}  -- KEYS index -> the PEXPIRE to set once, at the end
+local function get(i)
+  local v = num[i]
+  if v == nil then
+    v = tonumber(redis.call('GET', KEYS[i]) or '0')
+    num[i] = v
+  end
+  return v
 end
-local count = 0
-if rpm >= 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 60000)
-  count = redis.call('ZCARD', KEYS[1])
-  if count >= rpm then
-    local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-    return {0, 'rpm', 60000 - (now - tonumber(oldest[2])), 0, -1, tostring(spent)}
+local pruned = nil
+for i, op in ipairs(req[2]) do
+  if op[1] == 0 then
+    if op[2] > 0 then
+      num[op[2]] = redis.call('INCRBY', KEYS[op[2]], op[3])
+      ttl[op[2]] = 130000
+    end
+    if op[4] > 0 then
+      num[op[4]] = tonumber(redis.call('INCRBYFLOAT', KEYS[op[4]], op[5]))
+    end
+  else
+    local now, rpm, tpm, est, budget, elapsed = op[2], op[3], op[4], op[5], op[6], op[7]
+    local spent = 0
+    if op[10] > 0 then
+      spent = get(op[10])
+    end
+    local decision = nil
+    if budget >= 0 and spent >= budget then
+      decision = {0, 'budget', 0, -1, -1, tostring(spent)}
+    end
+    local count = 0
+    if decision == nil and rpm >= 0 then
+      if pruned ~= now then
+        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 60000)
+        pruned = now
+      end
+      count = redis.call('ZCARD', KEYS[1])
+      if count >= rpm then
+        local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+        decision = {0, 'rpm', 60000 - (now - tonumber(oldest[2])), 0, -1, tostring(spent)}
+      end
+    end
+    local used = 0
+    if decision == nil and tpm >= 0 then
+      used = get(op[9]) * (1 - elapsed) + get(op[8])
+      if used > 0 and used + est > tpm then
+        decision = {0, 'tpm', math.floor((1 - elapsed) * 60000), -1, 0, tostring(spent)}
+      else
+        num[op[8]] = redis.call('INCRBY', KEYS[op[8]], est)
+        ttl[op[8]] = 130000
+      end
+    end
+    if decision == nil then
+      if rpm >= 0 then
+        redis.call('ZADD', KEYS[1], now, prefix .. i)
+        ttl[1] = 61000
+      end
+      decision = {1, '', 0, rpm - count - 1, math.floor(tpm - used - est), tostring(spent)}
+    end
+    out[#out + 1] = decision
   end
 end
-local used = 0
-if tpm >= 0 then
-  local curr = tonumber(redis.call('GET', KEYS[2]) or '0')
-  local prev = tonumber(redis.call('GET', KEYS[3]) or '0')
-  used = prev * (1 - elapsed) + curr
-  if used > 0 and used + est > tpm then
-    return {0, 'tpm', math.floor((1 - elapsed) * 60000), -1, 0, tostring(spent)}
-  end
-  redis.call('INCRBY', KEYS[2], est)
-  redis.call('PEXPIRE', KEYS[2], 130000)
+for i, ms in pairs(ttl) do
+  redis.call('PEXPIRE', KEYS[i], ms)
 end
-if rpm >= 0 then
-  redis.call('ZADD', KEYS[1], now, ARGV[5])
-  redis.call('PEXPIRE', KEYS[1], 61000)
-end
-return {1, '', 0, rpm - count - 1, math.floor(tpm - used - est), tostring(spent)}
+return cjson.encode(out)
 """
+
+_decode_answers = msgspec.json.Decoder(list[tuple[int, str, float, float, float, str]]).decode
 
 
 class LimitsUnavailable(Exception):
     """Redis could not be reached or answered with an error."""
+
+
+@dataclass(slots=True)
+class _Settle:
+    key: KeyRecord
+    tokens: int  # the correction: real minus estimated (0: none)
+    cost: float  # USD to charge (0: none)
+    now: float
+
+
+@dataclass(slots=True)
+class _Admit:
+    key: KeyRecord
+    est_tokens: int
+    now: float
+    future: asyncio.Future[Decision]
+
+
+@dataclass(slots=True)
+class _Queue:
+    """What waits for the next call of one key id, and the call in flight."""
+
+    settles: list[_Settle] = field(default_factory=list)
+    admits: list[_Admit] = field(default_factory=list)
+    sending: asyncio.Task[None] | None = None
 
 
 class RedisLimiter:
@@ -71,6 +151,7 @@ class RedisLimiter:
 
     def __init__(self, url: str, load_spend: SpendLoader, client: Any = None) -> None:
         import redis.asyncio as redis
+        from redis.exceptions import NoScriptError
 
         self.url = url
         if client is None:  # a bounded pool: under load, callers wait briefly for a connection instead of failing
@@ -79,82 +160,251 @@ class RedisLimiter:
             client = redis.Redis.from_pool(pool)  # the client owns the pool: aclose() closes its connections
         self.client = client
         self.load_spend = load_spend
-        self._admit = self.client.register_script(ADMIT)
+        self._sha = hashlib.sha1(BATCH.encode()).hexdigest()
+        self._no_script: type[Exception] = NoScriptError
         self._seeded: set[tuple[str, str]] = set()
+        self._seeding: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._periods: dict[str, tuple[str, float | None, float | None]] = {}  # period kind -> its current bounds
+        self._queues: dict[str, _Queue] = {}
+        self._turn_armed = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.calls = 0  # script calls sent (each carries one or more admissions and settlements)
         self.errors = 0
+        self.settles_dropped = 0
         self.last_error: str | None = None
         self._warned = 0.0
 
-    def _fail(self, exc: BaseException) -> LimitsUnavailable:
+    def _fail(self, exc: BaseException, dropped: int = 0) -> LimitsUnavailable:
+        """Count a Redis failure and log it (at most once per 10 s); ``dropped``: settlements it lost."""
         self.errors += 1
+        self.settles_dropped += dropped
         self.last_error = type(exc).__name__
         now = time.monotonic()
         if now - self._warned > 10:
             self._warned = now
-            log.warning("redis at %s failed (%s): applying the configured policy", _host(self.url), type(exc).__name__)
+            what = f"{dropped} settlement(s) not counted" if dropped else "applying the configured policy"
+            log.warning("redis at %s failed (%s): %s", _host(self.url), type(exc).__name__, what)
         return LimitsUnavailable(type(exc).__name__)
 
+    # spend: seeded once per key and period from the request log ------------------------------------------------
+    def _period(self, kind: str, now: float) -> tuple[str, float | None, float | None]:
+        bounds = self._periods.get(kind)
+        if bounds is None or (bounds[1] is not None and not bounds[1] <= now < (bounds[2] or 0.0)):
+            bounds = self._periods[kind] = period_bounds(kind, now)
+        return bounds
+
+    def _spend_name(self, key: KeyRecord, now: float) -> tuple[str, bool]:
+        """The spend counter's name for this period, and whether it is seeded already (a set lookup)."""
+        period = self._period(key.period, now)[0]
+        return f"vllora:{{{key.id}}}:spend:{period}", (key.id, period) in self._seeded
+
     async def _seed_spend(self, key: KeyRecord, now: float) -> str:
-        period, start, end = period_bounds(key.period, now)
+        period, start, end = self._period(key.period, now)
         name = f"vllora:{{{key.id}}}:spend:{period}"
-        if (key.id, period) not in self._seeded:
-            spent = await self.load_spend(key.id, start)
-            ttl_ms = int(((end - now) if end else 400 * 86400) * 1000) + 86_400_000
-            await self.client.set(name, repr(float(spent)), nx=True, px=ttl_ms)
-            self._seeded.add((key.id, period))
+        slot = (key.id, period)
+        if slot not in self._seeded:  # once per key and period; requests that come meanwhile wait for the same one
+            seeding = self._seeding.get(slot)
+            if seeding is None:
+                seeding = self._seeding[slot] = asyncio.get_running_loop().create_task(
+                    self._seed(slot, name, key.id, start, ((end - now) if end else 400 * 86400)))
+                seeding.add_done_callback(lambda task: self._seeded_done(slot, task))
+            await asyncio.shield(seeding)
         return name
 
+    async def _seed(self, slot: tuple[str, str], name: str, key_id: str, start: float | None, left_s: float) -> None:
+        spent = await self.load_spend(key_id, start)
+        await self.client.set(name, repr(float(spent)), nx=True, px=int(left_s * 1000) + 86_400_000)
+        self._seeded.add(slot)
+
+    def _seeded_done(self, slot: tuple[str, str], task: asyncio.Task[None]) -> None:
+        if self._seeding.get(slot) is task:
+            del self._seeding[slot]
+        if not task.cancelled():
+            task.exception()  # retrieved here too: its waiters may all have gone
+
     async def spent(self, key: KeyRecord, now: float) -> float:
+        await self._drain(key.id)  # what this key settled so far counts
         try:
             name = await self._seed_spend(key, now)
             return float(await self.client.get(name) or 0)
         except Exception as exc:
             raise self._fail(exc) from None
 
+    # the Limiter interface ----------------------------------------------------------------------------------------
     async def admit(self, key: KeyRecord, est_tokens: int, now: float) -> Decision:
-        index, elapsed = tpm_window(now)
-        try:
-            spend_key = await self._seed_spend(key, now) if key.budget_usd is not None else f"vllora:{{{key.id}}}:nospend"
-            ok, reason, retry_ms, rem_req, rem_tok, spent = await self._admit(
-                keys=[f"vllora:{{{key.id}}}:rpm", f"vllora:{{{key.id}}}:tpm:{index}",
-                      f"vllora:{{{key.id}}}:tpm:{index - 1}", spend_key],
-                args=[int(now * 1000), -1 if key.rpm is None else key.rpm, -1 if key.tpm is None else key.tpm,
-                      est_tokens, f"{now:.6f}:{secrets.token_hex(4)}",
-                      -1 if key.budget_usd is None else key.budget_usd, elapsed])
-        except Exception as exc:
-            raise self._fail(exc) from None
-        spent_f = float(spent)
-        if not ok:
-            reason = reason.decode() if isinstance(reason, bytes) else reason
-            if reason == "budget":
-                return Decision(False, "budget", resets_at=period_bounds(key.period, now)[2], budget_remaining=0.0)
-            return Decision(False, reason, retry_after=max(0.001, int(retry_ms) / 1000),
-                            remaining_requests=0 if reason == "rpm" else None,
-                            remaining_tokens=0 if reason == "tpm" else None)
-        return Decision(True,
-                        remaining_requests=None if key.rpm is None else int(rem_req),
-                        remaining_tokens=None if key.tpm is None else int(rem_tok),
-                        budget_remaining=None if key.budget_usd is None else key.budget_usd - spent_f)
+        if key.budget_usd is not None and not self._spend_name(key, now)[1]:
+            try:
+                await self._seed_spend(key, now)
+            except Exception as exc:
+                raise self._fail(exc) from None
+        future: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
+        queue = self._queues.get(key.id)
+        if queue is None:
+            queue = self._queues[key.id] = _Queue()
+        queue.admits.append(_Admit(key, est_tokens, now, future))
+        if not self._turn_armed:
+            self._turn_armed = True
+            asyncio.get_running_loop().call_soon(self._flush_turn)
+        return await future
 
-    async def settle(self, key: KeyRecord, est_tokens: int, actual_tokens: int, cost: float, now: float) -> None:
-        try:
-            async with self.client.pipeline(transaction=False) as pipe:
-                if key.tpm is not None and actual_tokens != est_tokens:
-                    index, _ = tpm_window(now)
-                    pipe.incrby(f"vllora:{{{key.id}}}:tpm:{index}", actual_tokens - est_tokens)
-                    pipe.pexpire(f"vllora:{{{key.id}}}:tpm:{index}", int(WINDOW_S * 2000) + 10_000)
-                if cost and key.budget_usd is not None:
-                    name = await self._seed_spend(key, now)
-                    pipe.incrbyfloat(name, cost)
-                await pipe.execute()
-        except Exception as exc:
-            raise self._fail(exc) from None
+    def settle(self, key: KeyRecord, est_tokens: int, actual_tokens: int, cost: float, now: float) -> None:
+        tokens = actual_tokens - est_tokens if key.tpm is not None else 0
+        charge = cost if cost and key.budget_usd is not None else 0.0
+        if not tokens and not charge:
+            return
+        queue = self._queues.get(key.id)
+        if queue is None:
+            queue = self._queues[key.id] = _Queue()
+        queue.settles.append(_Settle(key, tokens, charge, now))
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(SETTLE_DELAY_S, self._flush_settles)
 
     def status(self) -> dict[str, object]:
-        return {"backend": "redis", "url": _host(self.url), "errors": self.errors, "last_error": self.last_error}
+        return {"backend": "redis", "url": _host(self.url), "errors": self.errors, "last_error": self.last_error,
+                "settles_dropped": self.settles_dropped}
 
     async def aclose(self) -> None:
+        """Flush everything queued (settlements included), then close the connections."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        for key_id in list(self._queues):
+            await self._drain(key_id, admits=True)
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.client.aclose()
+
+    # batching -----------------------------------------------------------------------------------------------------
+    def _flush_turn(self) -> None:
+        """Once per event-loop turn with admissions queued: one call per key id that has none in flight."""
+        self._turn_armed = False
+        for key_id, queue in list(self._queues.items()):
+            if queue.admits and queue.sending is None:
+                self._start(key_id, queue)
+
+    def _flush_settles(self) -> None:
+        """The timer: settlements that no admission carried within SETTLE_DELAY_S go out on their own."""
+        self._timer = None
+        for key_id, queue in list(self._queues.items()):
+            if queue.settles and queue.sending is None:
+                self._start(key_id, queue)
+
+    def _start(self, key_id: str, queue: _Queue) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(self._send(key_id, queue))
+        queue.sending = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _drain(self, key_id: str, admits: bool = False) -> None:
+        """Until what this key id has queued now (settlements; admissions too with ``admits``) has been sent."""
+        queue = self._queues.get(key_id)
+        if queue is None:
+            return
+        if queue.sending is not None:
+            waiting = queue.settles or (admits and queue.admits)
+            await asyncio.shield(queue.sending)
+            if not waiting or self._queues.get(key_id) is not queue:
+                return
+        if queue.sending is not None:  # started when the previous call ended: it took what waited
+            await asyncio.shield(queue.sending)
+        elif queue.settles or (admits and queue.admits):
+            await asyncio.shield(self._start(key_id, queue))
+
+    async def _send(self, key_id: str, queue: _Queue) -> None:
+        settles, admits = queue.settles, queue.admits
+        queue.settles, queue.admits = [], []
+        try:
+            await self._call(key_id, settles, admits)
+        finally:
+            for a in admits:  # only if _call itself broke: no request waits forever
+                if not a.future.done():
+                    a.future.set_exception(LimitsUnavailable("internal error"))
+            queue.sending = None
+            if queue.admits:  # arrived while this call was in flight
+                self._start(key_id, queue)
+            elif queue.settles:
+                if self._timer is None:
+                    self._timer = asyncio.get_running_loop().call_later(SETTLE_DELAY_S, self._flush_settles)
+            elif self._queues.get(key_id) is queue:
+                del self._queues[key_id]
+
+    async def _call(self, key_id: str, settles: list[_Settle], admits: list[_Admit]) -> None:
+        prefix = f"vllora:{{{key_id}}}:"
+        keys = [prefix + "rpm"]
+        index: dict[str, int] = {}
+
+        def slot(name: str) -> int:
+            at = index.get(name)
+            if at is None:
+                keys.append(name)
+                at = index[name] = len(keys)
+            return at
+
+        ops: list[tuple[Any, ...]] = []
+        for s in settles:
+            spend = 0
+            if s.cost:
+                name, seeded = self._spend_name(s.key, s.now)
+                if not seeded:  # settled in a period this process has not admitted in yet (a new day, a restart)
+                    try:
+                        await self._seed_spend(s.key, s.now)
+                    except Exception as exc:
+                        self._fail(exc, dropped=1)
+                        name = ""
+                spend = slot(name) if name else 0
+            tpm = slot(f"{prefix}tpm:{int(s.now // WINDOW_S)}") if s.tokens else 0
+            if tpm or spend:
+                ops.append((0, tpm, s.tokens, spend, repr(s.cost)))
+        for a in admits:
+            key = a.key
+            window, elapsed = tpm_window(a.now)
+            curr = prev = spend = 0
+            if key.tpm is not None:
+                curr, prev = slot(f"{prefix}tpm:{window}"), slot(f"{prefix}tpm:{window - 1}")
+            if key.budget_usd is not None:
+                spend = slot(self._spend_name(key, a.now)[0])
+            ops.append((1, int(a.now * 1000), -1 if key.rpm is None else key.rpm, -1 if key.tpm is None else key.tpm,
+                        a.est_tokens, -1 if key.budget_usd is None else key.budget_usd, elapsed, curr, prev, spend))
+        if not ops:
+            return
+        self.calls += 1
+        try:
+            raw = await self._evalsha(keys, msgspec.json.encode((secrets.token_hex(6) + ":", ops)))
+            answers = _decode_answers(raw) if admits else []
+        except Exception as exc:
+            failed = self._fail(exc, dropped=len(ops) - len(admits))
+            for a in admits:
+                if not a.future.done():
+                    a.future.set_exception(LimitsUnavailable(*failed.args))
+            return
+        for a, answer in zip(admits, answers, strict=True):
+            if not a.future.done():  # its request may have gone away meanwhile
+                a.future.set_result(_decision(a.key, a.now, answer))
+
+
+    async def _evalsha(self, keys: list[str], payload: bytes) -> Any:
+        """EVALSHA straight through the client (its script helper costs more than the call); loads it when missing."""
+        try:
+            return await self.client.execute_command("EVALSHA", self._sha, len(keys), *keys, payload)
+        except self._no_script:  # a new or restarted Redis
+            await self.client.script_load(BATCH)
+            return await self.client.execute_command("EVALSHA", self._sha, len(keys), *keys, payload)
+
+
+def _decision(key: KeyRecord, now: float, answer: tuple[int, str, float, float, float, str]) -> Decision:
+    ok, reason, retry_ms, rem_req, rem_tok, spent = answer
+    if not ok:
+        if reason == "budget":
+            return Decision(False, "budget", resets_at=period_bounds(key.period, now)[2], budget_remaining=0.0)
+        return Decision(False, reason, retry_after=max(0.001, retry_ms / 1000),
+                        remaining_requests=0 if reason == "rpm" else None,
+                        remaining_tokens=0 if reason == "tpm" else None)
+    return Decision(True,
+                    remaining_requests=None if key.rpm is None else int(rem_req),
+                    remaining_tokens=None if key.tpm is None else int(rem_tok),
+                    budget_remaining=None if key.budget_usd is None else key.budget_usd - float(spent))
 
 
 def _host(url: str) -> str:

@@ -28,7 +28,8 @@ def new_key() -> str:
 
 def looks_like_key(value: str) -> bool:
     """A cheap shape check (no lookup): right prefix, length and alphabet."""
-    return len(value) == KEY_LENGTH and value.startswith(PREFIX) and all(c in _ALPHABET for c in value[3:])
+    rest = value[3:]
+    return len(value) == KEY_LENGTH and value.startswith(PREFIX) and rest.isascii() and rest.isalnum()  # = _ALPHABET
 
 
 def key_hash(key: str, pepper: bytes) -> str:
