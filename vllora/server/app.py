@@ -104,5 +104,7 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
     app.state.key_gate = gate
     app.asgi_handler = cast(Any, Gate(gate, allowed_hosts(settings.server)))
     observe_setup.install(app, settings)
-    app.asgi_handler = cast(Any, AccessLog(app.asgi_handler))
+    access_log = AccessLog(app.asgi_handler)
+    app.asgi_handler = cast(Any, access_log)
+    app.on_shutdown.append(access_log.close)  # buffered access lines are written before the process ends
     return app
