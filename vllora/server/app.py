@@ -44,6 +44,7 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
         routes_responses,
     )
     from vllora.server.exceptions import handle
+    from vllora.server.framework import App
     from vllora.server.middleware import AccessLog, Gate, allowed_hosts
     from vllora.server.routes_messages import ROUTES as MESSAGES_ROUTES
     from vllora.server.wire import CatalogViews
@@ -85,7 +86,7 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
         *routes_console.ROUTES,
         *routes_responses.ROUTES,
     ]
-    app = Litestar(
+    app = App(  # Litestar without its pydantic/attrs plugins (vllora.server.framework)
         route_handlers=route_handlers,
         lifespan=[lifespan, routes_responses.lifespan],
         exception_handlers={Exception: handle},
