@@ -45,6 +45,7 @@ class Server:
     def __init__(self, loop: str) -> None:
         self.writes: list[bytes] = []
         self.second_chunk = threading.Event()
+        self.first_chunk = threading.Event()
         writes = self.writes
 
         class Counting(HeaderDeadlineProtocol):
@@ -83,6 +84,11 @@ class Server:
             await send({"type": "http.response.body", "body": b"data: 1\n\n", "more_body": True})
             await asyncio.get_running_loop().run_in_executor(None, self.second_chunk.wait, 5)
             await send({"type": "http.response.body", "body": b"data: 2\n\n", "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        elif path == "/slow-stream":  # the provider is slow to send the first token
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
+            await asyncio.get_running_loop().run_in_executor(None, self.first_chunk.wait, 5)
+            await send({"type": "http.response.body", "body": b"data: 1\n\n", "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         elif path == "/broken":
             await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"10")]})
@@ -214,3 +220,22 @@ def test_an_app_failing_after_the_start_still_sends_the_header_block_then_closes
     reply = exchange(server, get("/broken"))
     assert reply == b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n"  # as uvicorn alone: head, then the close
     assert server.writes == [reply]
+
+
+def test_a_stream_whose_first_chunk_is_not_ready_shows_its_headers_at_once(server: Server) -> None:
+    server.writes.clear()
+    server.first_chunk.clear()
+    head = (b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n"
+            b"transfer-encoding: chunked\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
+        s.sendall(get("/slow-stream", extra=CLOSE))
+        seen = b""
+        while len(seen) < len(head):
+            seen += s.recv(65536)  # arrives while the app still waits for its first chunk
+        assert seen == head
+        server.first_chunk.set()
+        while piece := s.recv(65536):
+            seen += piece
+    assert seen.endswith(b"\r\n\r\n9\r\ndata: 1\n\n\r\n0\r\n\r\n")
+    time.sleep(0.05)
+    assert b"".join(server.writes) == seen and server.writes[0] == seen[:len(server.writes[0])]

@@ -13,8 +13,9 @@ uvicorn writes a response's status line and headers on ``http.response.start`` a
 ``http.response.body``: two socket writes for every JSON reply. ``HeadJoiner`` sits between each request's
 cycle and the transport and holds the header block until the first body write, so both leave in one write;
 when the first body message writes nothing (HEAD, or a response completed without a body) the header block goes
-out alone before the response is reported complete, and before the connection is closed. A stream's headers
-therefore leave with its first chunk, which itself is never held.
+out alone before the response is reported complete, and before the connection is closed. It is never held past
+the event loop's current iteration: a stream's headers leave with its first chunk when that chunk is ready at
+once, and alone (as before) when the first chunk waits for the provider. No body write is ever held.
 """
 
 from __future__ import annotations
@@ -116,9 +117,11 @@ class HeadJoiner:
     """A cycle's transport that sends the response's header block with its first body write, in one write.
 
     The cycle writes the header block while handling ``http.response.start`` (``response_started`` is then
-    already set): that write is held. The next write carries it; ``close`` and the response's completion
-    (``on_response``) send it alone if no body write came. Writes before the response started (``100
-    Continue``) and after the first body write pass straight through.
+    already set): that write is held, at most until the event loop's current iteration ends. The next write
+    carries it (an app sends its body right after the start unless the body is not ready); the end of the
+    iteration, ``close`` and the response's completion (``on_response``) send it alone if no body write came:
+    a stream whose first chunk waits for the provider shows its headers at once, as before. Writes before the
+    response started (``100 Continue``) and after the first body write pass straight through.
     """
 
     __slots__ = ("_cycle", "_head", "_on_response", "_passing", "_transport")
@@ -143,6 +146,7 @@ class HeadJoiner:
                 self._transport.write(head + data)
         elif self._cycle.response_started:
             self._head = data
+            asyncio.get_running_loop().call_soon(self._release)  # a body that is not ready does not hold it
         else:
             self._transport.write(data)
 
