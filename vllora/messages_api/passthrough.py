@@ -1,7 +1,8 @@
 """Native Messages passthrough (a provider that declares ``native_surfaces: [messages]``): bytes as they are,
 plus ``usage.cost``.
 
-The JSON reply is decoded once to add ``cost``. A stream is relayed event by event (only whole events are
+The JSON reply gets ``cost`` spliced into its bytes when it is large (``vllora.cost_splice``), else it is
+decoded once and re-encoded. A stream is relayed event by event (only whole events are
 sent, so a stream cut mid-event never hands the client half an event); only ``message_start`` (input usage
 remembered) and ``message_delta`` (``cost`` added to its usage) are decoded. An upstream ``error`` event is
 passed on and ends the stream; a stream that ends before ``message_stop`` raises so the route ends it with an
@@ -15,6 +16,7 @@ from typing import Any
 
 import msgspec
 
+from vllora.cost_splice import SPLICE_MIN, splice_cost
 from vllora.errors import UpstreamProtocolError
 from vllora.providers.anthropic import map_usage
 from vllora.providers.base import JSON, Target
@@ -30,6 +32,10 @@ def usage_with_cost(usage: Mapping[str, Any], pricing: Any) -> JSON:
 
 
 def reply_with_cost(body: bytes, target: Target) -> bytes:
+    if len(body) >= SPLICE_MIN:
+        spliced = splice_cost(body, lambda usage: map_usage(usage, target.pricing)["cost"])
+        if spliced is not None:
+            return spliced.body
     try:
         data = _decode(body)
     except msgspec.DecodeError:

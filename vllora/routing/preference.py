@@ -21,6 +21,8 @@ def provider_rank(settings: Settings) -> dict[str, int]:
 
 def order_offerings(offerings: Sequence[Mapping[str, Any]], settings: Settings) -> list[Mapping[str, Any]]:
     """Offerings sorted by preference; ``offerings`` comes in the catalog's order (``Catalog.find``)."""
+    if len(offerings) < 2:  # most refs name one offering (startup builds every ref's answer)
+        return list(offerings)
     rank = provider_rank(settings)
 
     def key(item: tuple[int, Mapping[str, Any]]) -> tuple[int, int, int]:

@@ -50,6 +50,7 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
     from vllora.server.compress import GzipCache
     from vllora.server.exceptions import handle
     from vllora.server.lean import LeanRoutes, lean_enabled
+    from vllora.server.framework import App
     from vllora.server.middleware import AccessLog, Gate, allowed_hosts
     from vllora.server.routes_messages import ROUTES as MESSAGES_ROUTES
     from vllora.server.wire import CatalogViews
@@ -91,7 +92,7 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
         *routes_console.ROUTES,
         *routes_responses.ROUTES,
     ]
-    app = Litestar(
+    app = App(  # Litestar without its pydantic/attrs plugins (vllora.server.framework)
         route_handlers=route_handlers,
         lifespan=[lifespan, routes_responses.lifespan],
         exception_handlers={Exception: handle},
@@ -117,5 +118,7 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
     app.state.key_gate = gate
     app.asgi_handler = cast(Any, Gate(gate, allowed_hosts(settings.server)))
     observe_setup.install(app, settings)
-    app.asgi_handler = cast(Any, AccessLog(app.asgi_handler))
+    access_log = AccessLog(app.asgi_handler)
+    app.asgi_handler = cast(Any, access_log)
+    app.on_shutdown.append(access_log.close)  # buffered access lines are written before the process ends
     return app

@@ -6,30 +6,42 @@ process builds the same app. Importing this module does no work; the factory doe
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from litestar import Litestar
+if TYPE_CHECKING:
+    from litestar import Litestar
 
 
 def build(config: Path | None, registry: Path | None, host: str | None = None) -> Litestar:
-    """The app; ``host`` (``--host``) overrides ``server.host``, which is also an accepted ``Host`` name."""
+    """The app; ``host`` (``--host``) overrides ``server.host``, which is also an accepted ``Host`` name.
+
+    The garbage collector is paused while the app is built: imports, the catalog and the precomputed answers
+    allocate hundreds of thousands of long-lived objects and every collection meanwhile would scan them for
+    nothing (~30 ms of startup); the callers freeze what was built (``gc.freeze``) before serving.
+    """
     from dataclasses import replace
 
-    from vllora.catalog.source import load_catalog
-    from vllora.config import load_settings
-    from vllora.server.app import create_app
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        from vllora.catalog.source import load_catalog
+        from vllora.config import load_settings
+        from vllora.server.app import create_app
 
-    catalog = load_catalog(registry)
-    settings = load_settings(catalog, config, os.environ)
-    if host:
-        settings = replace(settings, server=replace(settings.server, host=host))
-    return create_app(settings, catalog)
+        catalog = load_catalog(registry)
+        settings = load_settings(catalog, config, os.environ)
+        if host:
+            settings = replace(settings, server=replace(settings.server, host=host))
+        return create_app(settings, catalog)
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def app_factory() -> Litestar:
-    import gc
-
     config = os.environ.get("VLLORA_CONFIG") or None
     registry = os.environ.get("VLLORA_REGISTRY") or None
     app = build(Path(config) if config else None, Path(registry) if registry else None,

@@ -98,10 +98,20 @@ class JsonOnly:
 
 
 class AccessLog:
-    """``METHOD path status ms`` at INFO; the path only (query strings may carry secrets), escaped."""
+    """``METHOD path status ms`` at INFO; the path only (query strings may carry secrets), escaped.
+
+    Lines go through ``vllora.server.access_log.AccessLogWriter`` (formatted here and written in batches when
+    the logging setup is the plain one ``vllora serve`` makes); ``close`` is the app's shutdown hook.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
+        from vllora.server.access_log import AccessLogWriter
+
         self.app = app
+        self.writer = AccessLogWriter(log)
+
+    def close(self) -> None:
+        self.writer.close()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or not log.isEnabledFor(logging.INFO):
@@ -119,8 +129,8 @@ class AccessLog:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            log.info("%s %s %d %.1fms", printable(scope["method"]), printable(scope["path"]), status,
-                     (time.perf_counter() - start) * 1000)
+            self.writer.write(f"{printable(scope['method'])} {printable(scope['path'])} {status} "
+                              f"{(time.perf_counter() - start) * 1000:.1f}ms")
 
 
 def allowed_hosts(server: ServerSettings) -> frozenset[str] | None:

@@ -8,6 +8,16 @@ response) is closed.
 Neither uvicorn nor httptools caps the request line and headers (httptools buffers an unterminated header
 whole): once more than ``MAX_HEADER_BYTES`` arrived without the end of the headers, the connection gets a 431
 in OpenAI's error shape and is closed. Counting is per read, so at most one read (256 KB) more is buffered.
+
+uvicorn writes a response's status line and headers on ``http.response.start`` and the body on the first
+``http.response.body``: two socket writes for every JSON reply. ``HeadJoiner`` sits between each request's
+cycle and the transport and holds the header block until the first body write, so both leave in one write;
+when the first body message writes nothing (HEAD, or a response completed without a body) the header block goes
+out alone before the response is reported complete, and before the connection is closed. It is never held past
+the event loop's current iteration: a stream's headers leave with its first chunk when that chunk is ready at
+once, and alone (as before) when the first chunk waits for the provider. No body write is ever held, and once
+the header block is out the cycle writes to the transport directly again. Measured on a canned answer (uvicorn
+alone, 32 connections): 29.4 -> 24.8 us of CPU per response with uvloop, 36.6 -> 31.6 us with asyncio.
 """
 
 from __future__ import annotations
@@ -15,12 +25,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 HEADER_TIMEOUT_S = 10.0
 MAX_HEADER_BYTES = 64 * 1024
 _431_BODY = (b'{"error":{"message":"the request line and headers are larger than 64 KB","type":"invalid_request_error",'
              b'"param":null,"code":"request_header_fields_too_large"}}')
+JOIN_COPY_MAX = 64 * 1024  # a larger first body chunk goes out with writelines (no copy) rather than head + body
 _431 = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
         b"content-length: " + str(len(_431_BODY)).encode() + b"\r\nconnection: close\r\n\r\n" + _431_BODY)
 
@@ -88,7 +99,10 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         self._header_bytes = 0
         if self._parsed_bytes > self.max_header_bytes:  # complete, but too large: stop parsing (-> 431 above)
             raise ValueError("request headers too large")
+        previous = self.cycle
         super().on_headers_complete()
+        if self.cycle is not None and self.cycle is not previous:  # a new request (not an upgrade)
+            HeadJoiner(self.cycle)
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -99,3 +113,67 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
+
+
+class HeadJoiner:
+    """A cycle's transport that sends the response's header block with its first body write, in one write.
+
+    The cycle writes the header block while handling ``http.response.start`` (``response_started`` is then
+    already set): that write is held. The next write carries it; ``close`` and the response's completion
+    (``on_response``) send it alone if no body write came, and so does the end of the event loop's current
+    iteration for a chunked response (a stream whose first chunk waits for the provider shows its headers at
+    once, as before; a JSON body follows its start at once). Writes before the response started (``100
+    Continue``) pass straight through; after the header block the joiner steps aside.
+    """
+
+    __slots__ = ("_cycle", "_head", "_on_response", "_transport")
+
+    def __init__(self, cycle: RequestResponseCycle) -> None:
+        self._cycle = cycle
+        self._transport = cycle.transport
+        self._head: bytes | None = None
+        self._on_response = cycle.on_response
+        cycle.transport = self  # type: ignore[assignment]
+        cycle.on_response = self._response_complete
+
+    def write(self, data: bytes) -> None:
+        head = self._head
+        if head is not None:
+            self._step_aside()
+            if len(data) > JOIN_COPY_MAX:
+                self._transport.writelines((head, data))
+            else:
+                self._transport.write(head + data)
+        elif self._cycle.response_started:
+            self._head = data
+            if self._cycle.chunked_encoding:  # a stream's first chunk may wait for the provider: never hold for it
+                asyncio.get_running_loop().call_soon(self._release)
+        else:
+            self._transport.write(data)  # 100 Continue
+
+    def _step_aside(self) -> None:
+        """The header block is out (or going): the cycle talks to the transport directly from now on."""
+        self._head = None
+        self._cycle.transport = self._transport
+        self._cycle.on_response = self._on_response
+
+    def _release(self) -> None:
+        head = self._head
+        if head is not None:
+            self._step_aside()
+            if not self._transport.is_closing():
+                self._transport.write(head)
+
+    def _response_complete(self) -> None:
+        self._release()
+        self._on_response()
+
+    def close(self) -> None:
+        self._release()
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return bool(self._transport.is_closing())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)

@@ -78,26 +78,29 @@ class CatalogViews:
         self.by_filter: dict[tuple[str | None, str | None], bytes] = {}
         self.models_by_filter: dict[tuple[str | None, str | None], list[tuple[dict[str, Any], bytes, str]]] = {}
         pieces = [(m, encode(m), search_text(m)) for m in models]
-        by_provider: dict[str, list[tuple[dict[str, Any], bytes, str]]] = {}
-        for piece in pieces:  # each provider's filters scan only its own models (startup time)
-            by_provider.setdefault(piece[0]["provider"], []).append(piece)
-        for prov, cap in product([None, *self.providers], [None, *self.capabilities]):
-            source = pieces if prov is None else by_provider.get(prov, [])
-            chosen = [(m, raw, text) for m, raw, text in source if cap is None or cap in m["capabilities"]]
-            self.by_filter[(prov, cap)] = b'{"models":[' + b",".join(raw for _, raw, _ in chosen) + b"]}"
-            self.models_by_filter[(prov, cap)] = chosen
+        groups: dict[tuple[str | None, str | None], list[tuple[dict[str, Any], bytes, str]]] = {}
+        for piece in pieces:  # one pass: each model joins the (provider, capability) filters it matches, in order
+            prov = piece[0]["provider"]
+            for cap in (None, *dict.fromkeys(piece[0]["capabilities"])):
+                groups.setdefault((None, cap), []).append(piece)
+                groups.setdefault((prov, cap), []).append(piece)
+        for combo in product([None, *self.providers], [None, *self.capabilities]):
+            chosen = groups.get(combo, [])
+            self.by_filter[combo] = b'{"models":[' + b",".join(raw for _, raw, _ in chosen) + b"]}"
+            self.models_by_filter[combo] = chosen
 
         self.by_ref: dict[str, bytes] = {}
         self.openai_by_ref: dict[str, bytes] = {}
         listing: list[dict[str, Any]] = []
-        for key in catalog.index:
-            best = order_offerings(catalog.find(key), settings)[0]
+        self._best = {key: order_offerings(catalog.find(key), settings)[0] for key in catalog.index}
+        for key, best in self._best.items():
             self.by_ref[key] = encode(best)
             self.openai_by_ref[key] = encode(self._openai(key, best))
         for m in catalog.models:
             listing.append(self._openai(f"{m['provider']}/{m['id']}", m))
         bare = sorted({m["id"] for m in catalog.models})
-        listing.extend(self._openai(mid, order_offerings(catalog.find(mid), settings)[0]) for mid in bare)
+        listing.extend(self._openai(mid, self._best[mid] if mid in self._best else
+                                    order_offerings(catalog.find(mid), settings)[0]) for mid in bare)
         for r in routes:
             self.by_ref[r["id"]] = encode(r)
             self.openai_by_ref[r["id"]] = encode(self._openai(r["id"], r))
@@ -124,8 +127,7 @@ class CatalogViews:
                          routes: list[dict[str, Any]]) -> None:
         """The same listing with the fields the anthropic SDK reads (``type``, ``display_name``, ``created_at``)."""
         models: dict[str, Mapping[str, Any]] = {r["id"]: r for r in routes}
-        for key in catalog.index:
-            models[key] = order_offerings(catalog.find(key), settings)[0]
+        models.update(self._best)
         for m in catalog.models:
             models.setdefault(f"{m['provider']}/{m['id']}", m)
         data = [{**e, **self._anthropic(models[e["id"]])} if e["id"] in models else e for e in listing]
