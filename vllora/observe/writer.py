@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable
@@ -36,6 +37,7 @@ INSERT_ATTEMPT = ("INSERT INTO request_attempts (request_id, seq, provider, mode
                   "latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (request_id, seq) DO NOTHING")
 INSERT_TAG = "INSERT INTO request_tags (request_id, tag, ts) VALUES (?, ?, ?) ON CONFLICT (request_id, tag) DO NOTHING"
 PRUNE_EVERY_S = 3600.0
+_JSON_ARROWS = sqlite3.sqlite_version_info >= (3, 38)  # the ->> operator (older SQLite: executemany)
 
 
 def _text(value: str | None) -> str | None:
@@ -44,9 +46,9 @@ def _text(value: str | None) -> str | None:
 
 
 def request_row(r: RequestRecord) -> tuple[Any, ...]:
-    return (r.id, r.ts, _text(r.endpoint), _text(r.model), _text(r.route), r.provider, _text(r.upstream_model),
+    return (r.id, r.ts, _text(r.endpoint), _text(r.model), _text(r.route), _text(r.provider), _text(r.upstream_model),
             r.status, _text(r.error_type), _text(r.error_code), r.prompt_tokens, r.cached_tokens,
-            r.completion_tokens, r.reasoning_tokens, r.cost, r.latency_ms, r.ttft_ms, int(r.stream), r.key_id,
+            r.completion_tokens, r.reasoning_tokens, r.cost, r.latency_ms, r.ttft_ms, int(r.stream), _text(r.key_id),
             _text(r.thread_id), _text(r.run_id), _text(r.thread_title), _text(r.user),
             _encode(r.metadata).decode() if r.metadata is not None else None,
             _encode(r.tags).decode() if r.tags else None, _text(r.traceparent), _text(r.request_body),
@@ -55,10 +57,24 @@ def request_row(r: RequestRecord) -> tuple[Any, ...]:
 
 def insert_records(conn: Connection, records: list[RequestRecord]) -> None:
     """One transaction for the whole batch (called on the store's thread)."""
-    conn.executemany(INSERT_REQUEST, [request_row(r) for r in records])
-    conn.executemany(INSERT_ATTEMPT, [(r.id, i, a.provider, _text(a.model), a.status, _text(a.error_code), a.start_ts,
-                                       a.latency_ms) for r in records for i, a in enumerate(r.attempts)])
-    conn.executemany(INSERT_TAG, [(r.id, _text(t), r.ts) for r in records for t in dict.fromkeys(r.tags)])
+    _insert(conn, INSERT_REQUEST, [request_row(r) for r in records])
+    _insert(conn, INSERT_ATTEMPT, [(r.id, i, _text(a.provider), _text(a.model), a.status, _text(a.error_code), a.start_ts,
+                                    a.latency_ms) for r in records for i, a in enumerate(r.attempts)])
+    _insert(conn, INSERT_TAG, [(r.id, _text(t), r.ts) for r in records for t in dict.fromkeys(r.tags)])
+
+
+def _insert(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """SQLite: the whole batch as one JSON array bound to one statement (``json_each``). ``executemany`` binds
+    every value of every row in Python, holding the GIL the event loop's thread needs; here one string is bound
+    and SQLite unpacks the rows in C without it."""
+    if conn.dialect != "sqlite" or len(rows) < 2 or not _JSON_ARROWS:
+        conn.executemany(sql, rows)
+        return
+    head, _, tail = sql.partition(" VALUES ")
+    width = tail.count("?")
+    conflict = tail.partition(")")[2]
+    select = ", ".join(f"value ->> {i}" for i in range(width))
+    conn.raw.execute(f"{head} SELECT {select} FROM json_each(?) WHERE true{conflict}", (_encode(rows),))
 
 
 def prune(conn: Connection, before: float) -> int:

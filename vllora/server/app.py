@@ -49,8 +49,8 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
     )
     from vllora.server.compress import GzipCache
     from vllora.server.exceptions import handle
-    from vllora.server.lean import LeanRoutes, lean_enabled
     from vllora.server.framework import App
+    from vllora.server.lean import LeanRoutes, lean_enabled
     from vllora.server.middleware import AccessLog, Gate, allowed_hosts
     from vllora.server.routes_messages import ROUTES as MESSAGES_ROUTES
     from vllora.server.wire import CatalogViews
