@@ -71,10 +71,15 @@ def _insert(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
         conn.executemany(sql, rows)
         return
     head, _, tail = sql.partition(" VALUES ")
-    width = tail.count("?")
+    table, _, columns = head.partition(" (")
+    names = columns.rstrip(")").split(", ")
     conflict = tail.partition(")")[2]
-    select = ", ".join(f"value ->> {i}" for i in range(width))
-    conn.raw.execute(f"{head} SELECT {select} FROM json_each(?) WHERE true{conflict}", (_encode(rows),))
+    used = [i for i, column in enumerate(zip(*rows, strict=True)) if any(v is not None for v in column)]
+    if len(used) < len(names):  # columns NULL in every row are left out (most are, for most requests)
+        rows = [tuple(row[i] for i in used) for row in rows]
+    select = ", ".join(f"value ->> {n}" for n in range(len(used)))
+    conn.raw.execute(f"{table} ({', '.join(names[i] for i in used)}) SELECT {select} FROM json_each(?) WHERE true"
+                     f"{conflict}", (_encode(rows),))
 
 
 def prune(conn: Connection, before: float) -> int:
