@@ -92,3 +92,28 @@ async def test_a_database_that_fails_drops_rows_without_breaking(store: Any) -> 
     assert (await rs.get("resp_x"))["id"] == "resp_x"  # served from pending meanwhile
     await rs.flush()
     assert not rs.pending
+
+
+class Counting:
+    """The real store, counting units of work (transactions)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.runs = 0
+
+    async def run(self, fn: Any) -> Any:
+        self.runs += 1
+        return await self.inner.run(fn)
+
+
+async def test_many_responses_saved_together_are_written_in_one_transaction(store: Any) -> None:
+    counting = Counting(store)
+    rs = ResponseStore(counting)
+    for i in range(150):  # more than one statement's worth of rows (ROWS_PER_STATEMENT), an upsert among them
+        rs.save(response(f"resp_{i}", None, str(i)), [user(str(i))])
+    rs.save(response("resp_7", None, "seven again"), [user("7")])
+    await rs.flush()
+    assert counting.runs == 1 and not rs.pending
+    assert (await rs.get("resp_149"))["output"][0]["content"][0]["text"] == "149"
+    assert (await rs.get("resp_7"))["output"][0]["content"][0]["text"] == "seven again"
+    assert len(await rs.input_items("resp_0")) == 1

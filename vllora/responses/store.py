@@ -29,6 +29,9 @@ log = logging.getLogger("vllora.responses")
 JSON = dict[str, Any]
 MAX_CHAIN = 10_000  # a conversation longer than this is cut at its oldest end
 PURGE_EVERY_S = 60.0
+FLUSH_DELAY_S = 0.05  # responses are written in batches at most this late (lookups see them at once)
+FLUSH_BATCH = 200  # ... or as soon as this many wait
+ROWS_PER_STATEMENT = 100  # SQLite: 7 columns x 100 rows, far under its limit on variables
 INSERT = ("INSERT INTO responses (id, created_at, previous_id, native_provider, response, input, owner) "
           "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET response = excluded.response, input = excluded.input")
 
@@ -52,7 +55,15 @@ class Row:
 
 
 def _write(conn: Any, values: list[tuple[Any, ...]], purge_before: float | None) -> None:
-    conn.executemany(INSERT, values)
+    if getattr(conn, "dialect", None) == "sqlite" and len(values) > 1:
+        # many rows per statement: executemany takes the GIL back after every row, stalling the event loop
+        head, _, tail = INSERT.partition(" VALUES ")
+        one, _, conflict = tail.partition(")")
+        for start in range(0, len(values), ROWS_PER_STATEMENT):
+            part = values[start:start + ROWS_PER_STATEMENT]
+            conn.raw.execute(f"{head} VALUES {', '.join([one + ')'] * len(part))}{conflict}", [v for row in part for v in row])
+    else:
+        conn.executemany(INSERT, values)
     if purge_before is not None:
         conn.execute("DELETE FROM responses WHERE created_at < ?", (purge_before,))
 
@@ -78,6 +89,8 @@ class ResponseStore:
 
     async def _flush_all(self) -> None:
         while self.pending:
+            if len(self.pending) < FLUSH_BATCH:
+                await asyncio.sleep(FLUSH_DELAY_S)  # one transaction for many responses, not one each
             rows = list(self.pending.values())
             values = [r.values() for r in rows]
             now = self.clock()
