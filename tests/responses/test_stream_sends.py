@@ -70,3 +70,19 @@ def test_without_done_the_closing_events_follow_the_end_of_the_stream() -> None:
 def test_a_failure_before_done_ends_with_error_and_failed() -> None:
     items, plan = run([DELTA, UpstreamTimeout("slow")])
     assert types(items)[-1] == ["error", "response.failed"] and plan.saved[0]["status"] == "failed"
+
+
+def test_text_deltas_are_the_bytes_the_generic_event_encoder_makes() -> None:
+    from vllora.responses.events import event_frame
+
+    events = ResponseEvents(BODY, "resp_1")
+    events.start()
+    for text in ["tok", "\u00e9\u2028\"\\\n", "a" * 100, "\x00", "\U0001f600", "x"]:
+        out = events._text(text)
+        item = events.items[events.text_at or 0]
+        assert out[-1] == event_frame({"type": "response.output_text.delta", "sequence_number": events.seq - 1,
+                                       "item_id": item["id"], "output_index": events.text_at, "content_index": 0,
+                                       "delta": text, "logprobs": []})
+    events._tool_call({"index": 0, "id": "call_1", "function": {"name": "f", "arguments": "{}"}})  # closes the text item
+    out = events._text("again")  # a new message item: its own id and index in the reused bytes
+    assert b'"output_index":2' in out[-1] and events.items[2]["id"].encode() in out[-1]

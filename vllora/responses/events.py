@@ -51,6 +51,9 @@ class ResponseEvents:
         self.finish_reason: str | None = None
         self.usage: JSON | None = None
         self.final: JSON | None = None  # the finished Response (completed, incomplete or failed)
+        self._delta_at: int | None = None
+        self._delta_head: bytes | None = None
+        self._delta_tail = b""
 
     # helpers --------------------------------------------------------------------------------------------
     def _ev(self, type_: str, **fields: Any) -> bytes:
@@ -140,8 +143,15 @@ class ResponseEvents:
         at = self.text_at
         item = self.items[at]
         item["content"][0]["text"] += text
-        out.append(self._ev("response.output_text.delta", item_id=item["id"], output_index=at,
-                            content_index=0, delta=text, logprobs=[]))
+        if self._delta_head is None or self._delta_at != at:  # the bytes every delta of this item shares
+            self._delta_at = at
+            self._delta_tail = b',"item_id":' + _encode(item["id"]) + b',"output_index":' + str(at).encode() \
+                + b',"content_index":0,"delta":'
+            self._delta_head = b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta",' \
+                b'"sequence_number":'
+        # the same bytes _ev would make, without building and encoding a dict per token
+        out.append(self._delta_head + str(self.seq).encode() + self._delta_tail + _encode(text) + b',"logprobs":[]}\n\n')
+        self.seq += 1
         return out
 
     def _tool_call(self, call: JSON) -> list[bytes]:
