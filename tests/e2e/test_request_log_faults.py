@@ -278,6 +278,9 @@ def test_metrics_add_up_across_two_workers(tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    # each worker writes the access log, as one process does
+    lines = re.findall(r"vllora\.access POST /v1/chat/completions 404 ", (tmp_path / "serve.log").read_text())
+    assert len(lines) == 30
 
 
 def test_sigterm_flushes_the_queue(upstream: FakeUpstream, tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from pathlib import Path
@@ -37,15 +36,13 @@ def command(host: str | None, port: int | None, config: Path | None, registry: P
       curl http://localhost:9090/api/models?capability=chat
     """
     from vllora.errors import RegistryInvalid, VlloraError
-    from vllora.server.asgi import build
+    from vllora.server.asgi import build, configure_logging
 
     if config is not None and not config.is_file():
         _fail(f"config file not found: {config}")
     if registry is not None and not registry.is_dir():
         _fail(f"registry directory not found: {registry}")
-    logging.basicConfig(level=getattr(logging, log_level.upper()), format="%(asctime)s %(name)s %(message)s",
-                        stream=sys.stderr)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging(log_level)
     try:
         app = build(config, registry, host)
     except RegistryInvalid as exc:
@@ -91,6 +88,7 @@ def command(host: str | None, port: int | None, config: Path | None, registry: P
         os.environ["VLLORA_CONFIG"] = str(config.resolve()) if config else ""
         os.environ["VLLORA_REGISTRY"] = str(registry.resolve()) if registry else ""
         os.environ["VLLORA_HOST"] = host
+        os.environ["VLLORA_LOG_LEVEL"] = log_level  # each worker sets up logging (and so the access log) the same
         import shutil
         import tempfile
 

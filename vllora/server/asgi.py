@@ -41,7 +41,21 @@ def build(config: Path | None, registry: Path | None, host: str | None = None) -
             gc.enable()
 
 
+def configure_logging(level: str) -> None:
+    """The log setup of ``vllora serve``, the same in each worker process (``VLLORA_LOG_LEVEL``): plain lines on
+    stderr, which the access log writer renders itself (``vllora.server.access_log``)."""
+    import logging
+    import sys
+
+    logging.basicConfig(level=getattr(logging, level.upper()), format="%(asctime)s %(name)s %(message)s",
+                        stream=sys.stderr)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
 def app_factory() -> Litestar:
+    level = os.environ.get("VLLORA_LOG_LEVEL")
+    if level:  # a worker of `vllora serve --workers N`: the same logging as one process has (the access log too)
+        configure_logging(level)
     config = os.environ.get("VLLORA_CONFIG") or None
     registry = os.environ.get("VLLORA_REGISTRY") or None
     app = build(Path(config) if config else None, Path(registry) if registry else None,
