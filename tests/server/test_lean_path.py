@@ -282,3 +282,18 @@ def test_a_body_in_time_leaves_no_timer_behind() -> None:
         return body
 
     assert asyncio.run(run()) == b"{}"
+
+
+def test_a_client_that_leaves_mid_body_gets_nothing_and_raises_nothing() -> None:
+    sent: list[dict[str, Any]] = []
+
+    async def handler(request: LeanRequest) -> Response[bytes]:
+        await request.body()
+        raise AssertionError("not reached")
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    app = LeanRoutes(None, {"/p": handler}, None, max_body=100)
+    asyncio.run(app(_scope(), _receive({"type": "http.request", "body": b'{"a"', "more_body": True}), send))
+    assert sent == []

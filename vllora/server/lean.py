@@ -40,6 +40,10 @@ def lean_enabled(environ: Mapping[str, str]) -> bool:
     return environ.get("VLLORA_LEAN", "on").strip().lower() not in ("off", "0", "false", "no")
 
 
+class _ClientGone(Exception):
+    """The client disconnected before its request body was complete."""
+
+
 def _too_large() -> PayloadTooLarge:
     return PayloadTooLarge("request body too large; the limit is server.max_body_mb")
 
@@ -103,7 +107,7 @@ class LeanRequest:
         while True:
             message = await self.receive()
             if message["type"] == "http.disconnect":
-                raise asyncio.CancelledError()  # the client left while sending: nobody to answer
+                raise _ClientGone()  # the client left while sending: nobody to answer
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body:
@@ -145,6 +149,8 @@ class LeanRoutes:
             return
         try:
             response = await handler(LeanRequest(scope, receive, self.litestar, self.max_body))
+        except _ClientGone:
+            return  # nobody to answer (no traceback in the log for a client that went away)
         except Exception as exc:
             from vllora.server.exceptions import error_for
 
