@@ -32,11 +32,13 @@ from typing import Any
 
 import msgspec
 
+from vllora.errors import PayloadTooLarge
 from vllora.keys import repo
 from vllora.keys.limits import Decision, Limiter
 from vllora.keys.redis_limits import LimitsUnavailable
 from vllora.keys.tokens import looks_like_key
 from vllora.observe.context import SCOPE_KEY
+from vllora.server.deadline import within
 
 log = logging.getLogger("vllora.keys")
 ASGIApp = Any
@@ -252,42 +254,31 @@ class KeyGate:
 
     # reading the body, answering errors ------------------------------------------------------------------------
     async def _read_body(self, receive: Any, send: Any, path: str) -> bytes | None:
-        """The body, or None once answered (413, 408) or when the client left. The deadline is one timer handle
-        (``asyncio.timeout`` cost several times more on every request of an issued key)."""
+        """The body, or None once answered (413, 408) or when the client left."""
+        try:
+            return await within(BODY_TIMEOUT_S, self._receive_body(receive))
+        except PayloadTooLarge:
+            await self._deny(send, path, 413, "request body too large; the limit is server.max_body_mb",
+                             "request_too_large")
+        except TimeoutError:
+            await self._deny(send, path, 408, "the request body did not arrive in time", "request_timeout")
+        return None
+
+    async def _receive_body(self, receive: Any) -> bytes | None:
+        """The whole body (None when the client left); past ``max_body`` ``PayloadTooLarge``."""
         chunks: list[bytes] = []
         size = 0
-        task = asyncio.current_task()
-        assert task is not None
-        fired: list[bool] = []
-
-        def expire() -> None:
-            fired.append(True)
-            task.cancel()
-
-        timer = asyncio.get_running_loop().call_later(BODY_TIMEOUT_S, expire)
-        try:
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    return None
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                if size > self.max_body:
-                    timer.cancel()
-                    await self._deny(send, path, 413, "request body too large; the limit is server.max_body_mb",
-                                     "request_too_large")
-                    return None
-                chunks.append(chunk)
-                if not message.get("more_body"):
-                    return b"".join(chunks)
-        except asyncio.CancelledError:
-            if not fired:
-                raise
-            task.uncancel()
-        finally:
-            timer.cancel()
-        await self._deny(send, path, 408, "the request body did not arrive in time", "request_timeout")
-        return None
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                raise PayloadTooLarge("request body too large")
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                return b"".join(chunks)
 
     async def _refuse(self, send: Any, path: str, d: Decision) -> None:
         headers = d.headers()

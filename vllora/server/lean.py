@@ -25,7 +25,7 @@ from typing import Any
 
 from litestar.response import Response, Stream
 
-from vllora.errors import PayloadTooLarge, RequestError
+from vllora.errors import PayloadTooLarge
 
 ASGIApp = Any
 Handler = Callable[[Any], Any]  # async (request) -> Response | Stream
@@ -72,30 +72,8 @@ class LeanRequest:
             self._headers = out
         return self._headers
 
-    async def body_within(self, seconds: float) -> bytes:
-        """``body()``, or a 408 when it does not arrive within ``seconds`` (slow-loris). One timer handle: about
-        a fifth of what ``asyncio.timeout`` costs per request."""
-        task = asyncio.current_task()
-        assert task is not None
-        fired: list[bool] = []
-
-        def expire() -> None:
-            fired.append(True)
-            task.cancel()
-
-        timer = asyncio.get_running_loop().call_later(seconds, expire)
-        try:
-            return await self.body()
-        except asyncio.CancelledError:
-            if not fired:
-                raise
-            task.uncancel()
-            raise RequestError("the request body did not arrive in time", status=408, code="request_timeout") from None
-        finally:
-            timer.cancel()
-
     async def body(self) -> bytes:
-        """The whole body; past ``max_body`` a 413 (``body_within`` bounds the time)."""
+        """The whole body; past ``max_body`` a 413 (``routes_chat.read_body`` bounds the time)."""
         message = await self.receive()
         body: bytes = message.get("body", b"")
         if len(body) > self.max_body:

@@ -8,7 +8,6 @@ the generator is closed and the upstream response with it.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import msgspec
@@ -21,6 +20,7 @@ from vllora.providers.base import JSON
 from vllora.providers.openai_shapes import DONE_FRAME, error_frame
 from vllora.routing.router import Router
 from vllora.server import chat_run
+from vllora.server.deadline import within
 from vllora.server.openapi_bodies import ChatOperation
 from vllora.server.schema_types import ERRORS, LEAN
 
@@ -34,13 +34,8 @@ BODY_TIMEOUT_S = 30.0
 
 async def read_body(request: Request[Any, Any, Any]) -> bytes:
     """The whole body, or 408 when a client trickles it slower than ``BODY_TIMEOUT_S`` (slow-loris)."""
-    within = getattr(request, "body_within", None)  # the lean path's request bounds it with one timer
-    if within is not None:
-        body: bytes = await within(BODY_TIMEOUT_S)
-        return body
     try:
-        async with asyncio.timeout(BODY_TIMEOUT_S):
-            return await request.body()
+        return await within(BODY_TIMEOUT_S, request.body())
     except TimeoutError:
         raise RequestError("the request body did not arrive in time", status=408, code="request_timeout") from None
 
