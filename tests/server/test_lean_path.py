@@ -181,20 +181,26 @@ def test_a_body_in_pieces_is_joined_and_headers_read_like_litestars() -> None:
     assert body == b"abcd" and headers == {"content-type": "application/json", "x-a": "1, 2"}
 
 
-def test_a_body_past_the_limit_in_a_later_piece_is_a_413() -> None:
+def _serve(handler: Any, receive: Any, *, path: str = "/p", max_body: int = 100) -> list[dict[str, Any]]:
+    """What ``LeanRoutes`` sends for one request to ``handler`` at ``path``."""
     sent: list[dict[str, Any]] = []
-
-    async def handler(request: LeanRequest) -> Response[bytes]:
-        await request.body()
-        raise AssertionError("not reached")
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    app = LeanRoutes(None, {"/p": handler}, None, max_body=5)
+    asyncio.run(LeanRoutes(None, {path: handler}, None, max_body=max_body)(_scope(path), receive, send))
+    return sent
+
+
+async def _reads_the_body(request: LeanRequest) -> Response[bytes]:
+    await request.body()
+    raise AssertionError("not reached")
+
+
+def test_a_body_past_the_limit_in_a_later_piece_is_a_413() -> None:
     receive = _receive({"type": "http.request", "body": b"abc", "more_body": True},
                        {"type": "http.request", "body": b"def", "more_body": False})
-    asyncio.run(app(_scope(), receive, send))
+    sent = _serve(_reads_the_body, receive, max_body=5)
     assert sent[0]["status"] == 413
     assert json.loads(sent[1]["body"])["error"]["code"] == "request_too_large"
 
@@ -239,16 +245,10 @@ def test_a_client_that_leaves_mid_stream_stops_it_and_everything_is_closed() -> 
 
 
 def test_an_error_raised_by_a_handler_leaves_in_the_surface_shape_with_retry_after() -> None:
-    sent: list[dict[str, Any]] = []
-
     async def handler(request: LeanRequest) -> Response[bytes]:
         raise UpstreamStatusError("slow down", status=429, retry_after=2.5)
 
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    app = LeanRoutes(None, {"/v1/messages": handler}, None, max_body=100)
-    asyncio.run(app(_scope("/v1/messages"), _receive(), send))
+    sent = _serve(handler, _receive(), path="/v1/messages")
     assert sent[0]["status"] == 429 and (b"retry-after", b"3") in sent[0]["headers"]
     assert json.loads(sent[1]["body"])["type"] == "error"  # Anthropic's shape on /v1/messages
 
@@ -289,15 +289,5 @@ def test_a_body_in_time_leaves_no_timer_behind(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_a_client_that_leaves_mid_body_gets_nothing_and_raises_nothing() -> None:
-    sent: list[dict[str, Any]] = []
-
-    async def handler(request: LeanRequest) -> Response[bytes]:
-        await request.body()
-        raise AssertionError("not reached")
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    app = LeanRoutes(None, {"/p": handler}, None, max_body=100)
-    asyncio.run(app(_scope(), _receive({"type": "http.request", "body": b'{"a"', "more_body": True}), send))
+    sent = _serve(_reads_the_body, _receive({"type": "http.request", "body": b'{"a"', "more_body": True}))
     assert sent == []
