@@ -16,12 +16,31 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def wait_healthy(url: str, timeout: float = 20.0, proc: subprocess.Popen[Any] | None = None) -> bool:
+    """True once ``GET url/health`` answers 200 (a gateway started by a test); False when ``timeout`` seconds
+    pass or ``proc`` exits first. The caller says what a failure means."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        if proc is not None and proc.poll() is not None:
+            return False
+        time.sleep(0.05)
+    return False
 
 
 def _wait_port(port: int, timeout: float = 20.0) -> None:

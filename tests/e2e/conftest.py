@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import uvicorn
 
 from tests.e2e.fakes import AKID, REGION, SECRET, FakeUpstream, free_port
+from tests.services import wait_healthy
 from vllora.catalog.catalog import Catalog
 from vllora.server import create_app
 from vllora.settings import AwsCredentials, ProviderSettings, RouteSettings, ServerSettings, Settings
@@ -69,13 +68,8 @@ class Gateway:
 
     def __enter__(self) -> Gateway:
         self.thread.start()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                time.sleep(0.05)
+        if wait_healthy(self.url, 10):
+            return self
         raise RuntimeError("gateway did not start")
 
     def task_count(self) -> int:

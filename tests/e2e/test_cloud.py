@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import base64
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import uvicorn
 
 from tests.e2e.cloud_fakes import LOCATION, PROJECT, FakeClouds
 from tests.e2e.fakes import free_port
 from tests.providers.google_fakes import FakeTokenEndpoint, service_account_file
+from tests.services import wait_healthy
 from vllora.catalog.source import load_catalog
 from vllora.config import load_settings
 from vllora.server import create_app
@@ -63,13 +62,7 @@ providers:
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.05)
+    wait_healthy(url, 10)
     try:
         yield url
     finally:

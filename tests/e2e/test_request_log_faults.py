@@ -25,6 +25,7 @@ import pytest
 
 from tests.e2e.conftest import Gateway, e2e_settings
 from tests.e2e.fakes import FakeUpstream, free_port
+from tests.services import wait_healthy
 from vllora.settings import DataSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -195,13 +196,8 @@ uvicorn.run(create_app(settings, e2e_catalog()), host="127.0.0.1", port=int(sys.
 def _start(cmd: list[str], url: str, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=out)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
+    if wait_healthy(url, 30, proc):
+        return proc
     proc.kill()
     proc.wait()
     raise RuntimeError(f"server did not start: {log.read_text()[-2000:]}")

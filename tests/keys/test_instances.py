@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.e2e.fakes import FakeUpstream
-from tests.services import free_port, redis_server
+from tests.services import free_port, redis_server, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 MASTER = "master-key-for-instances"
@@ -70,15 +70,8 @@ def instances(cfg: Path, env: dict[str, str], n: int) -> Iterator[list[str]]:
             started.append((f"http://127.0.0.1:{port}", proc, log))
         deadline = time.monotonic() + 30
         for url, proc, log in started:
-            while True:
-                try:
-                    if httpx.get(f"{url}/health", timeout=0.5).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"instance did not start: {log.read_text()}")
-                time.sleep(0.05)
+            if not wait_healthy(url, deadline - time.monotonic(), proc):
+                raise RuntimeError(f"instance did not start: {log.read_text()}")
         yield [url for url, _, _ in started]
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.services import wait_healthy
 from vllora.server.access_log import AccessLogWriter, LineFormat, plain_stream_handler
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -170,13 +171,7 @@ def test_vllora_serve_writes_each_request_promptly_and_all_at_shutdown(tmp_path:
                                 stdout=subprocess.DEVNULL, stderr=err)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/health", timeout=0.5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.05)
+        wait_healthy(url, 20, proc)
         httpx.get(f"{url}/no/such%0d%0aGET%20/forged%20200")
         deadline = time.monotonic() + 5
         while "/no/such" not in log_path.read_text() and time.monotonic() < deadline:

@@ -9,12 +9,13 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.services import wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,14 +50,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/health", timeout=0.5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        else:
+        if not wait_healthy(url, 20, proc):
             proc.kill()
             raise RuntimeError(f"server did not start: {proc.communicate()[1]}")
         yield url
