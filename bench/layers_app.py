@@ -10,9 +10,9 @@ comes from ``LAYERS_UPSTREAM``. Not part of the package: benchmark scaffolding o
 import os
 from typing import Any
 
-REPLY = (b'{"id":"chatcmpl-bench","object":"chat.completion","created":1,"model":"gpt-4o","choices":[{"index":0,'
-         b'"message":{"role":"assistant","content":"Hello there"},"finish_reason":"stop"}],'
-         b'"usage":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12}}')
+from fake_upstream import COMPLETION  # bench/ is on the path (uvicorn --app-dir bench)
+
+REPLY = COMPLETION  # the fake upstream's own reply: canned bytes of the same size
 HEADERS = [(b"content-type", b"application/json"), (b"content-length", str(len(REPLY)).encode())]
 
 
