@@ -101,9 +101,9 @@ def command(host: str | None, port: int | None, config: Path | None, registry: P
         finally:
             shutil.rmtree(metrics_dir, ignore_errors=True)
     else:
-        import gc
+        from vllora.server.asgi import settle_heap
 
-        gc.freeze()  # the catalog and the app live as long as the process: full collections skip them
+        settle_heap()
         server = _graceful_server_class()(uvicorn.Config(app, **options))  # type: ignore[arg-type]
         server.run()
 

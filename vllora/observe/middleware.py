@@ -30,7 +30,7 @@ def new_request_id() -> str:
 
     The random part comes from the process's PRNG (seeded from the OS at start), not a getrandom() system call
     per request: an id labels a request, it grants nothing."""
-    return f"{int(time.time() * 1000) & 0xFFFFFFFFFFFF:012x}"[-6:] + f"{random.getrandbits(40):010x}"
+    return (((int(time.time() * 1000) & 0xFFFFFF) << 40) | random.getrandbits(40)).to_bytes(8, "big").hex()
 
 
 def _text(value: bytes, limit: int = 256) -> str:
@@ -43,6 +43,8 @@ class ObserveMiddleware:
         self.observers = observers
         self.routes = routes
         self.log_bodies = log_bodies
+        self._starts: list[Any] = []  # the observers' on_start methods, found again when the list changes
+        self._seen: list[Any] = []
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -72,10 +74,11 @@ class ObserveMiddleware:
             elif name == b"x-vllora-tags":
                 rec.tags = [t for t in (p.strip()[:64] for p in _text(value, 1024).split(",")) if t][:16]
         scope[SCOPE_KEY] = RequestContext(rec, self.routes, self.log_bodies)
-        for observer in self.observers:
-            start = getattr(observer, "on_start", None)
-            if start is not None:
-                start(rec)
+        if self._seen != self.observers:  # observers join in the lifespan (and leave at shutdown)
+            self._seen = list(self.observers)
+            self._starts = [o.on_start for o in self._seen if getattr(o, "on_start", None) is not None]
+        for start in self._starts:
+            start(rec)
         status = 0
         first = 0.0
 

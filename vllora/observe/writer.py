@@ -55,21 +55,44 @@ def request_row(r: RequestRecord) -> tuple[Any, ...]:
             _text(r.response_body))
 
 
+Statement = tuple[str, Any, bool]  # SQL, its parameters (one tuple, or rows for executemany), many
+
+
+def prepare(records: list[RequestRecord], dialect: str) -> list[Statement]:
+    """The statements that write a batch, built on the event loop's thread (pure Python, no I/O), so that the
+    store's thread runs only the database's own code, which releases the GIL: Python work there would make the
+    event loop wait for the GIL and hand it back and forth, for every batch."""
+    out: list[Statement] = []
+    for sql, rows in (
+            (INSERT_REQUEST, [request_row(r) for r in records]),
+            (INSERT_ATTEMPT, [(r.id, i, _text(a.provider), _text(a.model), a.status, _text(a.error_code), a.start_ts,
+                               a.latency_ms) for r in records for i, a in enumerate(r.attempts)]),
+            (INSERT_TAG, [(r.id, _text(t), r.ts) for r in records for t in dict.fromkeys(r.tags)])):
+        if rows:
+            out.append(_statement(sql, rows, dialect))
+    return out
+
+
+def apply(conn: Connection, statements: list[Statement]) -> None:
+    """Run prepared statements (on the store's thread, inside its transaction)."""
+    for sql, params, many in statements:
+        if many:
+            conn.executemany(sql, params)
+        else:
+            conn.raw.execute(sql, params)
+
+
 def insert_records(conn: Connection, records: list[RequestRecord]) -> None:
     """One transaction for the whole batch (called on the store's thread)."""
-    _insert(conn, INSERT_REQUEST, [request_row(r) for r in records])
-    _insert(conn, INSERT_ATTEMPT, [(r.id, i, _text(a.provider), _text(a.model), a.status, _text(a.error_code), a.start_ts,
-                                    a.latency_ms) for r in records for i, a in enumerate(r.attempts)])
-    _insert(conn, INSERT_TAG, [(r.id, _text(t), r.ts) for r in records for t in dict.fromkeys(r.tags)])
+    apply(conn, prepare(records, conn.dialect))
 
 
-def _insert(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+def _statement(sql: str, rows: list[tuple[Any, ...]], dialect: str) -> Statement:
     """SQLite: the whole batch as one JSON array bound to one statement (``json_each``). ``executemany`` binds
     every value of every row in Python, holding the GIL the event loop's thread needs; here one string is bound
     and SQLite unpacks the rows in C without it."""
-    if conn.dialect != "sqlite" or len(rows) < 2 or not _JSON_ARROWS:
-        conn.executemany(sql, rows)
-        return
+    if dialect != "sqlite" or len(rows) < 2 or not _JSON_ARROWS:
+        return sql, rows, True
     head, _, tail = sql.partition(" VALUES ")
     table, _, columns = head.partition(" (")
     names = columns.rstrip(")").split(", ")
@@ -78,8 +101,8 @@ def _insert(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
     if len(used) < len(names):  # columns NULL in every row are left out (most are, for most requests)
         rows = [tuple(row[i] for i in used) for row in rows]
     select = ", ".join(f"value ->> {n}" for n in range(len(used)))
-    conn.raw.execute(f"{table} ({', '.join(names[i] for i in used)}) SELECT {select} FROM json_each(?) WHERE true"
-                     f"{conflict}", (_encode(rows),))
+    return (f"{table} ({', '.join(names[i] for i in used)}) SELECT {select} FROM json_each(?) WHERE true{conflict}",
+            (_encode(rows),), False)
 
 
 def prune(conn: Connection, before: float) -> int:
@@ -144,7 +167,7 @@ class LogWriter:
         while queue:
             records = [queue.popleft() for _ in range(min(len(queue), self.batch))]
             try:
-                await self.store.run(functools.partial(insert_records, records=records))
+                await self.store.run(functools.partial(apply, statements=prepare(records, self.store.dialect)))
             except StoreError as exc:
                 if self.database == "ok":
                     log.warning("request log: %s; dropping records until it is back", exc.message)
