@@ -101,7 +101,46 @@ CASES: list[tuple[str, str, bytes | None]] = [
     ("POST", "/v1/messages/count_tokens", json.dumps({"model": "gpt-4o", "messages": []}).encode()),
     ("POST", "/v1/responses", json.dumps({"model": "gpt-4o", "input": 5}).encode()),
     ("POST", "/v1/responses", json.dumps({"model": "gpt-4o", "input": "hi", "background": True}).encode()),
+    # the model lists: the plain ones answered lean, anything else handed on to Litestar
+    ("GET", "/api/models", None),
+    ("GET", "/api/models?capability=chat", None),
+    ("GET", "/api/models?provider=openai&capability=chat", None),
+    ("GET", "/api/models?capability=embedding&provider=openai", None),
+    ("GET", "/api/models?provider=nope", None),  # 400 from Litestar's handler on both
+    ("GET", "/api/models?capability=chat&capability=embedding", None),
+    ("GET", "/api/models?capability=ch%61t", None),
+    ("GET", "/api/models?capability=chat&q=gpt", None),
+    ("GET", "/api/models?provider=", None),
+    ("GET", "/api/models?&", None),
+    ("GET", "/v1/models", None),
+    ("GET", "/v1/models?limit=5", None),
 ]
+
+
+def test_the_anthropic_model_list_is_alike_too(pair: Any) -> None:
+    a, b = (c.get("/v1/models", headers={"anthropic-version": "2023-06-01"}) for c in pair)
+    assert _seen(a) == _seen(b) and a.json()["has_more"] is False
+
+
+def test_a_plain_model_list_is_answered_on_the_lean_path(pair: Any) -> None:
+    lean, _ = pair
+    chain = lean.app.asgi_handler
+    while not isinstance(chain, LeanRoutes):
+        chain = chain.app
+    litestar, calls = chain.app, []
+
+    async def counting(scope: Any, receive: Any, send: Any) -> None:
+        calls.append(scope["path"] + "?" + scope["query_string"].decode())
+        await litestar(scope, receive, send)
+
+    chain.app = counting
+    try:
+        assert lean.get("/api/models?capability=chat").status_code == 200
+        assert lean.get("/v1/models").status_code == 200
+        assert lean.get("/api/models?q=gpt").status_code == 200
+    finally:
+        chain.app = litestar
+    assert calls == ["/api/models?q=gpt"]
 
 
 def _seen(r: httpx.Response) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -127,6 +166,7 @@ def test_the_lean_routes_are_served_lean_and_still_documented(pair: Any) -> None
     assert found is not None
     assert sorted(found.routes) == ["/v1/chat/completions", "/v1/embeddings", "/v1/images/generations",
                                     "/v1/messages", "/v1/messages/count_tokens", "/v1/responses"]
+    assert sorted(found.gets) == ["/api/models", "/v1/models"]
     paths = lean.get("/schema/openapi.json").json()["paths"]
     assert all("post" in paths[p] for p in found.routes)
     assert paths == litestar.get("/schema/openapi.json").json()["paths"]

@@ -110,8 +110,10 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
     max_body = int(settings.server.max_body_mb * 1024 * 1024)
     inner: Any = app.asgi_handler
     if lean if lean is not None else lean_enabled(os.environ):
-        routes = {path: h.fn for h in route_handlers if getattr(h, "opt", {}).get("lean") for path in h.paths}
-        inner = LeanRoutes(inner, routes, app, max_body)
+        lean_handlers = [h for h in route_handlers if getattr(h, "opt", {}).get("lean")]
+        routes = {path: h.fn for h in lean_handlers if "POST" in h.http_methods for path in h.paths}
+        gets = {path: h.opt["lean"] for h in lean_handlers if "GET" in h.http_methods for path in h.paths}
+        inner = LeanRoutes(inner, routes, app, max_body, gets)
     gate = KeyGate(inner, master_key=settings.server.api_key, state=app.state, pepper=pepper_for(settings),
                    max_body=max_body,
                    policy=Policy(settings.data.budget_policy, settings.data.rate_limit_policy))

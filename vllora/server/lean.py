@@ -12,6 +12,9 @@ metrics and traces are the same; what is skipped is Litestar's router, signature
 resolution, response objects' ASGI conversion and anyio task groups (about 90 us of CPU per request on the
 2-core bench machine; ``bench/RESULTS.md``).
 
+A few GET routes name a function for their common case (the model lists: no filter to parse, an answer built
+at startup); it answers, or returns None and Litestar serves the request as before.
+
 A stream stops when the client leaves: a watcher waits on ``receive`` for ``http.disconnect`` and cancels the
 sending task (as Litestar's streaming response does); the handler's background task (closing the frames, which
 releases the upstream response) runs however the stream ends.
@@ -29,6 +32,7 @@ from vllora.errors import PayloadTooLarge
 
 ASGIApp = Any
 Handler = Callable[[Any], Any]  # async (request) -> Response | Stream
+FastGet = Callable[[Any], Any]  # (request) -> Response | None (None: Litestar serves it)
 _JSON = b"application/json"
 _START = "http.response.start"
 _BODY = "http.response.body"
@@ -112,16 +116,28 @@ async def _disconnected(receive: Any) -> None:
 
 
 class LeanRoutes:
-    """``(path -> handler)`` for POST requests served here; everything else goes on to ``app`` (Litestar)."""
+    """``(path -> handler)`` for POST requests served here, ``gets`` for GET requests' common case; everything else
+    goes on to ``app`` (Litestar)."""
 
-    def __init__(self, app: ASGIApp, routes: Mapping[str, Handler], litestar: Any, max_body: int) -> None:
+    def __init__(self, app: ASGIApp, routes: Mapping[str, Handler], litestar: Any, max_body: int,
+                 gets: Mapping[str, FastGet] | None = None) -> None:
         self.app = app
         self.routes = dict(routes)
+        self.gets = dict(gets or {})
         self.litestar = litestar
         self.max_body = max_body
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        handler = self.routes.get(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
+        handler = None
+        if scope["type"] == "http":
+            method = scope["method"]
+            if method == "POST":
+                handler = self.routes.get(scope["path"])
+            elif method == "GET" and (fast := self.gets.get(scope["path"])) is not None:
+                answer = fast(LeanRequest(scope, receive, self.litestar, self.max_body))
+                if answer is not None:
+                    await self._write(answer, send)
+                    return
         if handler is None:
             await self.app(scope, receive, send)
             return

@@ -40,7 +40,29 @@ def _views(request: Request[Any, Any, Any]) -> CatalogViews:
     return views
 
 
-@get("/api/models", summary="List models", tags=["Models API"], sync_to_thread=False, responses=BAD_FILTER)
+def plain_list(request: Any) -> Response[Any] | None:
+    """``GET /api/models`` with no filter but ``provider`` and ``capability`` (each at most once, nothing to unquote),
+    answered without Litestar's query parsing (the lean path); None hands anything else on to ``list_models``,
+    which answers it (or words the error) as before."""
+    query: bytes = request.scope["query_string"]
+    provider = capability = None
+    if query:
+        if b"%" in query or b"+" in query:
+            return None
+        for part in query.split(b"&"):
+            name, _, value = part.partition(b"=")
+            if name == b"provider" and provider is None:
+                provider = value.decode("latin-1")
+            elif name == b"capability" and capability is None:
+                capability = value.decode("latin-1")
+            else:
+                return None
+    body = _views(request).by_filter.get((provider, capability))
+    return None if body is None else _bytes(body, request)
+
+
+@get("/api/models", summary="List models", tags=["Models API"], sync_to_thread=False, responses=BAD_FILTER,
+     opt={"lean": plain_list})
 def list_models(
     request: Request[Any, Any, Any],
     provider: FromQuery[str | None] = None,
@@ -93,15 +115,21 @@ def list_providers(request: Request[Any, Any, Any]) -> Response[doc.ProviderList
     return _bytes(_views(request).providers_payload)
 
 
-@get("/v1/models", summary="List models (OpenAI shape)", tags=["OpenAI"], sync_to_thread=False)
+def _openai_list(request: Any) -> Response[Any]:
+    """``GET /v1/models`` (on the lean path, or through ``openai_list``): both shapes are built at startup."""
+    if "anthropic-version" in request.headers:
+        return _bytes(_views(request).anthropic_list, request)
+    return _bytes(_views(request).openai_list, request)
+
+
+@get("/v1/models", summary="List models (OpenAI shape)", tags=["OpenAI"], sync_to_thread=False,
+     opt={"lean": _openai_list})
 def openai_list(request: Request[Any, Any, Any]) -> Response[doc.OpenAIModelList]:
     """Every offering as `provider/id`, each bare id once (served by its preferred provider), and routes.
 
     With an `anthropic-version` header (Anthropic clients) each entry also has `type`, `display_name` and
     `created_at`, and the list has `has_more`, `first_id` and `last_id`."""
-    if "anthropic-version" in request.headers:
-        return _bytes(_views(request).anthropic_list, request)
-    return _bytes(_views(request).openai_list, request)
+    return _openai_list(request)
 
 
 @get("/v1/models/{model_id:path}", summary="Get a model (OpenAI shape)", tags=["OpenAI"], sync_to_thread=False,

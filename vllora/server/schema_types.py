@@ -138,3 +138,5 @@ ERRORS = _errors()
 # A proxy route served on the lean path (``vllora.server.lean``) unless VLLORA_LEAN=off; Litestar still routes,
 # documents and, with the lean path off, serves it.
 LEAN: dict[str, Any] = {"lean": True}
+# A GET route names a function for the common case instead (``{"lean": fn}``): ``fn(request)`` answers it, or
+# returns None to hand the request on to Litestar (a filter to parse, an error to word).
