@@ -1,6 +1,7 @@
 """``ObserveMiddleware``: the outermost ASGI wrapper. Every response gets ``x-vllora-request-id``; every
 ``POST /v1/...`` request becomes one ``RequestRecord`` handed to the observers when the response ends
-(a stream when its last byte is sent or the client goes away).
+(a stream when its last byte is sent or the client goes away). It also tells ``access`` (the access log) each
+request's status and start when it ends: one wrapper of ``send`` per request instead of two.
 
 Per request it costs one id, one small object and a header scan; no I/O (the observers queue and batch).
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
@@ -38,8 +39,10 @@ def _text(value: bytes, limit: int = 256) -> str:
 
 
 class ObserveMiddleware:
-    def __init__(self, app: ASGIApp, observers: list[Any], routes: Mapping[str, Any], log_bodies: bool) -> None:
+    def __init__(self, app: ASGIApp, observers: list[Any], routes: Mapping[str, Any], log_bodies: bool,
+                 access: Callable[[dict[str, Any], int, float], None] | None = None) -> None:
         self.app = app
+        self.access = access  # (scope, status, perf_counter at the start) when the request ends
         self.observers = observers
         self.routes = routes
         self.log_bodies = log_bodies
@@ -50,22 +53,30 @@ class ObserveMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        t0 = time.perf_counter()
         rid = new_request_id()
         id_header = (_HEADER, rid.encode())
         observers = self.observers
-        if not observers or scope["method"] != "POST" or not scope["path"].startswith("/v1/"):
-            async def send_id(message: dict[str, Any]) -> None:
-                if message["type"] == "http.response.start":
-                    message["headers"] = [*message.get("headers", ()), id_header]
-                await send(message)
-
-            await self.app(scope, receive, send_id)
+        if observers and scope["method"] == "POST" and scope["path"].startswith("/v1/"):
+            await self._recorded(scope, receive, send, rid, id_header, t0)
             return
-        await self._recorded(scope, receive, send, rid, id_header)
+        status = 0
+
+        async def send_id(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), id_header]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_id)
+        finally:
+            if self.access is not None:
+                self.access(scope, status, t0)
 
     async def _recorded(self, scope: dict[str, Any], receive: Any, send: Any, rid: str,
-                        id_header: tuple[bytes, bytes]) -> None:
-        t0 = time.perf_counter()
+                        id_header: tuple[bytes, bytes], t0: float) -> None:
         rec = RequestRecord(rid, time.time(), scope["path"][:128])
         for name, value in scope["headers"]:
             field = _GROUPING.get(name)
@@ -98,6 +109,8 @@ class ObserveMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             end = time.perf_counter()
+            if self.access is not None:
+                self.access(scope, status, t0)
             rec.status = status or 500
             rec.latency_ms = (end - t0) * 1000
             if rec.stream and first:

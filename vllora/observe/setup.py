@@ -17,14 +17,16 @@ def observing(environ: Mapping[str, str] = os.environ) -> bool:
     return environ.get("VLLORA_OBSERVE", "on").strip().lower() not in ("off", "0", "false", "no")
 
 
-def install(app: Any, settings: Settings) -> None:
-    """Wrap the app's ASGI handler (so even 404s and 401s carry the request id); ``app.state.observers``."""
+def install(app: Any, settings: Settings, access: Any = None) -> None:
+    """Wrap the app's ASGI handler (so even 404s and 401s carry the request id); ``app.state.observers``;
+    ``access(scope, status, start)`` is told of every request when it ends (the access log)."""
     from vllora.observe.middleware import ObserveMiddleware
 
     observers: list[Any] = []
     app.state.observers = observers
     app.state.observing = observing()
-    app.asgi_handler = ObserveMiddleware(app.asgi_handler, observers, settings.routes, settings.data.log_bodies)
+    app.asgi_handler = ObserveMiddleware(app.asgi_handler, observers, settings.routes, settings.data.log_bodies,
+                                         access)
 
 
 async def start(app: Any, settings: Settings, store: Any) -> None:

@@ -104,7 +104,7 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
     app.state.catalog = catalog
     app.state.views = CatalogViews(catalog, settings)
     app.state.gzip = GzipCache()  # the model lists, compressed on first ask (vllora.server.compress)
-    # Before routing, outermost first: the access log; the request record (an id on every answer); Host and JSON
+    # Before routing, outermost first: the request record (an id on every answer) and the access log; Host and JSON
     # checks; the key gate (the master key, issued keys and their limits: 401 before 404); the proxy routes that
     # declare themselves lean (opt={"lean": True}) served straight from ASGI. Then Litestar.
     max_body = int(settings.server.max_body_mb * 1024 * 1024)
@@ -119,8 +119,7 @@ def create_app(settings: Settings, catalog: Catalog, *, upstream: UpstreamClient
                    policy=Policy(settings.data.budget_policy, settings.data.rate_limit_policy))
     app.state.key_gate = gate
     app.asgi_handler = cast(Any, Gate(gate, allowed_hosts(settings.server)))
-    observe_setup.install(app, settings)
-    access_log = AccessLog(app.asgi_handler)
-    app.asgi_handler = cast(Any, access_log)
+    access_log = AccessLog()
+    observe_setup.install(app, settings, access_log.done)  # outermost: the request id, the record, the access log
     app.on_shutdown.append(access_log.close)  # buffered access lines are written before the process ends
     return app

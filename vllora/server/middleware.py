@@ -1,10 +1,12 @@
-"""Pure ASGI middleware in front of routing: access log, Host check, JSON-only POST bodies.
+"""Pure ASGI middleware in front of routing: Host check, JSON-only POST bodies; and the access log.
 
 ``vllora.server.app.create_app`` wraps Litestar's ASGI handler with these (outside routing, so a path that
 matches no route is still checked and logged); keys are checked by ``vllora.keys.gate.KeyGate``, inside them:
 
 - ``AccessLog``: ``METHOD path status ms`` at INFO; the path only (query strings may carry secrets), with
-  control and other non-printable characters escaped (no forged log lines, no terminal escapes).
+  control and other non-printable characters escaped (no forged log lines, no terminal escapes). Not a
+  wrapper of its own: the outermost one (``vllora.observe.middleware.ObserveMiddleware``), which sees every
+  request's status anyway, calls ``done`` when a request ends.
 - ``HostCheck``: only the configured host names in ``Host`` (loopback names, ``server.host``,
   ``server.allowed_hosts``; ``*`` disables): a web page reached by DNS rebinding gets 421.
 - ``JsonOnly``: a POST must say ``content-type: application/json`` (415 otherwise), so a browser page cannot
@@ -104,31 +106,17 @@ class AccessLog:
     the logging setup is the plain one ``vllora serve`` makes); ``close`` is the app's shutdown hook.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self) -> None:
         from vllora.server.access_log import AccessLogWriter
 
-        self.app = app
         self.writer = AccessLogWriter(log)
 
     def close(self) -> None:
         self.writer.close()
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not log.isEnabledFor(logging.INFO):
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 0
-
-        async def send_wrapper(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
+    def done(self, scope: dict[str, Any], status: int, start: float) -> None:
+        """One request ended: ``status`` sent (0: none), ``start`` its ``time.perf_counter()`` when it came."""
+        if log.isEnabledFor(logging.INFO):
             self.writer.write(f"{printable(scope['method'])} {printable(scope['path'])} {status} "
                               f"{(time.perf_counter() - start) * 1000:.1f}ms")
 
