@@ -27,20 +27,23 @@ def _connection(path: Path) -> Connection:
     return Connection(raw, "sqlite")
 
 
-def _records(rng: random.Random, n: int) -> list[RequestRecord]:
+def _records(rng: random.Random, n: int, texts: list[str] = TEXTS) -> list[RequestRecord]:
     def text() -> str | None:
-        return rng.choice([None, *TEXTS])
+        return rng.choice([None, *texts])
+
+    def ours() -> str | None:  # route, provider, upstream model, key id: names from the config, catalog and key table
+        return rng.choice([None, "openai", "gpt-4o", "k_01", "smart-route"])
 
     out = []
     for i in range(n):
         out.append(RequestRecord(
-            id=f"r{i:05d}", ts=rng.uniform(0, 2e9), endpoint=rng.choice(TEXTS), model=text(), route=text(),
-            provider=text(), upstream_model=text(), status=rng.choice([200, 400, 429, 502]), error_type=text(),
+            id=f"r{i:05d}", ts=rng.uniform(0, 2e9), endpoint=rng.choice(texts), model=text(), route=ours(),
+            provider=ours(), upstream_model=ours(), status=rng.choice([200, 400, 429, 502]), error_type=text(),
             error_code=text(), prompt_tokens=rng.choice([None, 0, 9, 2**53 + 1]), cost=rng.choice([None, 0.0, 1e-9, 0.1 + 0.2]),
             latency_ms=rng.uniform(0, 1e5), ttft_ms=rng.choice([None, rng.random()]), stream=rng.random() < 0.5,
-            key_id=text(), thread_id=text(), user=text(), metadata=rng.choice([None, {"k": text(), "n": 1.5}]),
-            tags=rng.sample(TEXTS[1:6], rng.randint(0, 3)), request_body=text(), response_body=text(),
-            attempts=[Attempt(rng.choice(["openai", "x"]), rng.choice(TEXTS), 200, text(), rng.uniform(0, 2e9), rng.random())
+            key_id=ours(), thread_id=text(), user=text(), metadata=rng.choice([None, {"k": text(), "n": 1.5}]),
+            tags=rng.sample(texts[1:6], rng.randint(0, 3)), request_body=text(), response_body=text(),
+            attempts=[Attempt(rng.choice(["openai", "x"]), rng.choice(texts), 200, text(), rng.uniform(0, 2e9), rng.random())
                       for _ in range(rng.randint(0, 3))]))
     return out
 
@@ -50,8 +53,10 @@ def _dump(conn: Connection) -> list[list[tuple[Any, ...]]]:
 
 
 @pytest.mark.skipif(not writer._JSON_ARROWS, reason="this SQLite has no ->> operator: executemany is used")
-def test_json_batches_store_exactly_what_executemany_stores(tmp_path: Path) -> None:
-    records = _records(random.Random(7), 300)
+@pytest.mark.parametrize("texts", [TEXTS, [t for t in TEXTS if "\x00" not in t]], ids=["all-texts", "no-NUL"])
+def test_json_batches_store_exactly_what_executemany_stores(tmp_path: Path, texts: list[str]) -> None:
+    records = _records(random.Random(7), 300, texts)
+    assert all("json_each" in sql for sql, _, _ in writer.prepare(records, "sqlite"))
     batched, plain = _connection(tmp_path / "a.db"), _connection(tmp_path / "b.db")
     writer.insert_records(batched, records)
     writer.insert_records(batched, records[:50])  # a second write of the same ids is ignored, as before

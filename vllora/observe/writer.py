@@ -16,6 +16,7 @@ import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable
+from operator import itemgetter
 from typing import Any
 
 import msgspec
@@ -46,9 +47,10 @@ def _text(value: str | None) -> str | None:
 
 
 def request_row(r: RequestRecord) -> tuple[Any, ...]:
-    return (r.id, r.ts, _text(r.endpoint), _text(r.model), _text(r.route), _text(r.provider), _text(r.upstream_model),
+    """The row; texts a client can choose go through ``_text`` (ids, routes, providers and key ids are ours)."""
+    return (r.id, r.ts, _text(r.endpoint), _text(r.model), r.route, r.provider, r.upstream_model,
             r.status, _text(r.error_type), _text(r.error_code), r.prompt_tokens, r.cached_tokens,
-            r.completion_tokens, r.reasoning_tokens, r.cost, r.latency_ms, r.ttft_ms, int(r.stream), _text(r.key_id),
+            r.completion_tokens, r.reasoning_tokens, r.cost, r.latency_ms, r.ttft_ms, int(r.stream), r.key_id,
             _text(r.thread_id), _text(r.run_id), _text(r.thread_title), _text(r.user),
             _encode(r.metadata).decode() if r.metadata is not None else None,
             _encode(r.tags).decode() if r.tags else None, _text(r.traceparent), _text(r.request_body),
@@ -97,9 +99,10 @@ def _statement(sql: str, rows: list[tuple[Any, ...]], dialect: str) -> Statement
     table, _, columns = head.partition(" (")
     names = columns.rstrip(")").split(", ")
     conflict = tail.partition(")")[2]
-    used = [i for i, column in enumerate(zip(*rows, strict=True)) if any(v is not None for v in column)]
+    n = len(rows)
+    used = [i for i, column in enumerate(zip(*rows, strict=True)) if column.count(None) != n]
     if len(used) < len(names):  # columns NULL in every row are left out (most are, for most requests)
-        rows = [tuple(row[i] for i in used) for row in rows]
+        rows = list(map(itemgetter(*used), rows)) if len(used) > 1 else [(row[used[0]],) for row in rows]
     select = ", ".join(f"value ->> {n}" for n in range(len(used)))
     return (f"{table} ({', '.join(names[i] for i in used)}) SELECT {select} FROM json_each(?) WHERE true{conflict}",
             (_encode(rows),), False)
