@@ -182,7 +182,6 @@ async def create_response(request: Request[Any, Any, Any]) -> Response[bytes] | 
     targets = router.resolve(body["model"], "chat")
     plan = Plan(body, raw, response_store(request.app.state), owner_of(request))
     await plan.prepare()
-    headers = dict(request.headers)
     response_id = new_response_id()
 
     if not body.get("stream"):
@@ -190,7 +189,7 @@ async def create_response(request: Request[Any, Any, Any]) -> Response[bytes] | 
             native = _native(target)
             if native is not None:
                 payload, native_body = plan.native_payload(target)
-                req = native.native_request(SURFACE, payload, native_body, target, headers)
+                req = native.native_request(SURFACE, payload, native_body, target, dict(request.headers))
                 resp = await router.upstream.send(req, timeout_s=target.provider.timeout_s,
                                                   connect_timeout_s=target.provider.connect_timeout_s)
                 if resp.status >= 400:
@@ -211,7 +210,7 @@ async def create_response(request: Request[Any, Any, Any]) -> Response[bytes] | 
         native = _native(target)
         if native is not None:
             payload, native_body = plan.native_payload(target)
-            req = native.native_request(SURFACE, payload, native_body, target, headers)
+            req = native.native_request(SURFACE, payload, native_body, target, dict(request.headers))
             stream = await chat_run.open_upstream(router, target, req, stack)
             return _relay(plan, stream.chunks, passthrough.NativeStream(target.pricing), stack, target.provider.id,
                           router.scrubber, ctx)
