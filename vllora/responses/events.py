@@ -69,6 +69,7 @@ _CREATED, _IN_PROGRESS = _head("response.created"), _head("response.in_progress"
 _TEXT_DELTA, _TEXT_DONE = _head("response.output_text.delta"), _head("response.output_text.done")
 _PART_DONE, _ITEM_DONE = _head("response.content_part.done"), _head("response.output_item.done")
 _COMPLETED, _INCOMPLETE = _head("response.completed"), _head("response.incomplete")
+_ITEM_ADDED, _PART_ADDED = _head("response.output_item.added"), _head("response.content_part.added")
 
 
 def event_frame(event: JSON) -> bytes:
@@ -190,14 +191,18 @@ class ResponseEvents:
             out += self._close_reasoning()
             item: JSON = {"id": new_id("msg_"), "type": "message", "role": "assistant", "status": "in_progress",
                           "content": []}
-            index, added = self._add(item)
-            self.text_at = index
-            part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
-            item["content"] = [part]
-            out += [added, self._ev("response.content_part.added", item_id=item["id"], output_index=index,
-                                    content_index=0, part=dict(part))]
-            self._delta_tail = b',"item_id":' + _encode(item["id"]) + b',"output_index":' + str(index).encode() \
-                + b',"content_index":0,"delta":'
+            self.items.append(item)
+            index = self.text_at = len(self.items) - 1
+            item["content"] = [{"type": "output_text", "text": "", "annotations": [], "logprobs": []}]
+            # output_item.added and content_part.added from templates (the bytes _ev gives for each)
+            escaped_id, at = _encode(item["id"]), str(index).encode()
+            seq = self.seq
+            self.seq += 2
+            out += [_ITEM_ADDED + str(seq).encode() + b',"output_index":' + at + b',"item":{"id":' + escaped_id
+                    + b',"type":"message","role":"assistant","status":"in_progress","content":[]}}\n\n',
+                    _PART_ADDED + str(seq + 1).encode() + b',"item_id":' + escaped_id + b',"output_index":' + at
+                    + b',"content_index":0,"part":{"type":"output_text","text":""' + _PART_END + b"}\n\n"]
+            self._delta_tail = b',"item_id":' + escaped_id + b',"output_index":' + at + b',"content_index":0,"delta":'
         self._pieces.append(text)
         # the same bytes _ev would make, without building and encoding a dict per token
         out.append(_TEXT_DELTA + str(self.seq).encode() + self._delta_tail + _encode(text) + _LOGPROBS_END)
@@ -227,15 +232,24 @@ class ResponseEvents:
 
     def feed(self, frame: bytes) -> list[bytes]:
         """One OpenAI chat SSE frame in; zero or more Responses events out."""
+        payloads = [p for p in frame_payloads(frame) if p and p != b"[DONE]"]
         out: list[bytes] = []
-        for payload in frame_payloads(frame):
-            if not payload or payload == b"[DONE]":
-                continue
-            try:
-                chunk = _decode_chunk(payload)
-            except msgspec.DecodeError:  # not JSON, or not of a chunk's usual shape: the generic path decides
-                self._generic(payload, out)
-                continue
+        try:
+            chunks = list(map(_decode_chunk, payloads))  # all of them before any is used
+        except msgspec.DecodeError:  # one is not JSON, or not of a chunk's usual shape: one at a time, in order
+            for payload in payloads:
+                try:
+                    chunk = _decode_chunk(payload)
+                except msgspec.DecodeError:
+                    self._generic(payload, out)  # the generic path decides
+                    continue
+                self._chunks([chunk], out)
+            return out
+        self._chunks(chunks, out)
+        return out
+
+    def _chunks(self, chunks: list[_Chunk], out: list[bytes]) -> None:
+        for chunk in chunks:
             if isinstance(chunk.model, str) and chunk.model:
                 self.response["model"] = chunk.model
             if isinstance(chunk.usage, dict):
@@ -254,7 +268,6 @@ class ResponseEvents:
                         self._delta(out, delta.reasoning_content or delta.reasoning, text, delta.tool_calls)
                 if choice.finish_reason:
                     self.finish_reason = choice.finish_reason
-        return out
 
     def _generic(self, payload: bytes, out: list[bytes]) -> None:
         """A chunk decoded as plain JSON (what ``feed`` does with one that is not of the usual shape)."""
