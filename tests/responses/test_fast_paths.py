@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from typing import Any
@@ -111,3 +112,42 @@ def test_frame_payloads() -> None:
     frame = b': comment\ndata: {"a":1}\r\ndata:{"b":2}\nevent: x\n\ndata:  [DONE] \n\nnodata: 3\n'
     assert frame_payloads(frame) == [b'{"a":1}', b'{"b":2}', b"[DONE]"]
     assert frame_payloads(b"data:") == [b""]
+
+
+# --- the stored row reuses the final event's encoding --------------------------------------------------------
+
+
+class _NoDatabase:
+    async def run(self, fn: Any) -> Any:
+        return None
+
+
+def test_a_streamed_response_is_stored_as_its_final_event_carried_it() -> None:
+    from vllora.responses.store import ResponseStore
+    from vllora.server.routes_responses import Plan
+
+    async def scenario() -> None:
+        store = ResponseStore(_NoDatabase())
+        body = {"model": "m", "input": "hi", "stream": True}
+        plan = Plan(body, msgspec.json.encode(body), store)
+        plan.events = events = ResponseEvents(body, new_response_id())
+        events.start()
+        events.feed(chunk({"content": 'say "ok" 😀'}))
+        final_event = events.close()[-1]
+        assert events.final is not None and events.final_json is not None
+        plan.save(events.final, None)
+        row = store.pending[events.final["id"]]
+        assert row.response_json is events.final_json  # not encoded again
+        assert row.values()[4].encode() == events.final_json == msgspec.json.encode(events.final)
+        assert final_event.endswith(b',"response":' + row.values()[4].encode() + b"}\n\n")
+        other = {**events.final, "id": new_response_id()}  # any other response: encoded when written
+        plan.save(other, None)
+        assert store.pending[other["id"]].response_json is None
+        assert store.pending[other["id"]].values()[4] == msgspec.json.encode(other).decode()
+        plan.previous = "resp_earlier"  # the stored row names the response it continues: encoded again, with it
+        plan.save(events.final, None)
+        row = store.pending[events.final["id"]]
+        assert row.response_json is None and msgspec.json.decode(row.values()[4])["previous_response_id"] == "resp_earlier"
+        await store.flush()
+
+    asyncio.run(scenario())
