@@ -249,17 +249,22 @@ class ResponseEvents:
         return out
 
     def _chunks(self, chunks: list[_Chunk], out: list[bytes]) -> None:
+        response = self.response
         for chunk in chunks:
-            if isinstance(chunk.model, str) and chunk.model:
-                self.response["model"] = chunk.model
-            if isinstance(chunk.usage, dict):
+            model = chunk.model
+            if model and isinstance(model, str):
+                response["model"] = model
+            if chunk.usage is not None and isinstance(chunk.usage, dict):
                 self.usage = reply.usage_from_chat(chunk.usage)
-            for choice in chunk.choices or ():
+            choices = chunk.choices
+            if not choices:
+                continue
+            for choice in choices:
                 delta = choice.delta
                 if delta is not None:
                     text = delta.content
-                    if (self.text_at is not None and isinstance(text, str) and text and delta.tool_calls is None
-                            and not (delta.reasoning_content or delta.reasoning)):
+                    if (text and self.text_at is not None and isinstance(text, str) and delta.tool_calls is None
+                            and not delta.reasoning_content and not delta.reasoning):
                         # the open message's next token (what _text does then), the usual chunk
                         self._pieces.append(text)
                         out.append(_TEXT_DELTA + b"%d" % self.seq + self._delta_tail + _encode(text) + _LOGPROBS_END)
