@@ -8,10 +8,18 @@ each once, and emits: ``response.created``, ``response.in_progress``, then per o
 ``function_call_arguments.delta`` / ``.done`` for tool calls), ``response.output_item.done``, and finally
 ``response.completed`` (or ``response.incomplete`` at the token limit). ``fail`` ends a stream that died
 with an ``error`` event and ``response.failed``. Pure: no I/O; ids and time can be given for tests.
+
+Fast paths, byte for byte what encoding each event as a dict gives (``tests/responses/test_fast_paths.py``):
+a chunk is decoded once into ``_Chunk`` (only the fields read here; a chunk of another shape takes the
+generic path, with the same outcome); a message's text events are pre-encoded byte templates where only the
+sequence number and the JSON-escaped text vary (the text of a finished message is escaped once for its three
+``done`` events); the Response of ``created`` / ``in_progress`` is encoded once for both, and the final one
+once (``final_json``, also what the store keeps); a message's text is kept as pieces and joined once.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -26,17 +34,54 @@ _decode = msgspec.json.decode
 FAILED_CODES = {429: "rate_limit_exceeded"}
 
 
+class _Delta(msgspec.Struct):
+    content: Any = None
+    reasoning_content: Any = None
+    reasoning: Any = None
+    tool_calls: Any = None
+
+
+class _Choice(msgspec.Struct):
+    delta: _Delta | None = None
+    finish_reason: Any = None
+
+
+class _Chunk(msgspec.Struct):
+    """The fields of a chat chunk the events read; the rest is skipped, not built."""
+
+    model: Any = None
+    choices: list[_Choice] | None = None
+    usage: Any = None
+
+
+_decode_chunk = msgspec.json.Decoder(_Chunk).decode
+_LOGPROBS_END = b',"logprobs":[]}\n\n'
+_PART_END = b',"annotations":[],"logprobs":[]}'
+
+
+def _head(type_: str) -> bytes:
+    """An event's bytes up to its sequence number (``type`` and ``sequence_number`` come first, as in ``_ev``)."""
+    name = type_.encode()
+    return b"event: " + name + b'\ndata: {"type":"' + name + b'","sequence_number":'
+
+
+_CREATED, _IN_PROGRESS = _head("response.created"), _head("response.in_progress")
+_TEXT_DELTA, _TEXT_DONE = _head("response.output_text.delta"), _head("response.output_text.done")
+_PART_DONE, _ITEM_DONE = _head("response.content_part.done"), _head("response.output_item.done")
+_COMPLETED, _INCOMPLETE = _head("response.completed"), _head("response.incomplete")
+_ITEM_ADDED, _PART_ADDED = _head("response.output_item.added"), _head("response.content_part.added")
+
+
 def event_frame(event: JSON) -> bytes:
     return b"event: " + event["type"].encode() + b"\ndata: " + _encode(event) + b"\n\n"
 
 
+_DATA_LINE = re.compile(rb"^data:(.*)", re.MULTILINE)  # "." is any byte but "\n": the rest of the line
+
+
 def frame_payloads(frame: bytes) -> list[bytes]:
     """The ``data:`` payloads of one SSE frame (a relayed frame may carry comments or several lines)."""
-    out = []
-    for line in frame.split(b"\n"):
-        if line.startswith(b"data:"):
-            out.append(line[5:].strip())
-    return out
+    return [payload.strip() for payload in _DATA_LINE.findall(frame)]
 
 
 class ResponseEvents:
@@ -51,9 +96,9 @@ class ResponseEvents:
         self.finish_reason: str | None = None
         self.usage: JSON | None = None
         self.final: JSON | None = None  # the finished Response (completed, incomplete or failed)
-        self._delta_at: int | None = None
-        self._delta_head: bytes | None = None
-        self._delta_tail = b""
+        self.final_json: bytes | None = None  # ... encoded, when the stream ended normally
+        self._pieces: list[str] = []  # the open message's text, joined into its part when it closes
+        self._delta_tail = b""  # the bytes after the sequence number every delta of the open message shares
 
     # helpers --------------------------------------------------------------------------------------------
     def _ev(self, type_: str, **fields: Any) -> bytes:
@@ -62,11 +107,15 @@ class ResponseEvents:
         return event_frame(event)
 
     def _snapshot(self) -> JSON:
+        if self.text_at is not None:  # the open message's text so far
+            self.items[self.text_at]["content"][0]["text"] = "".join(self._pieces)
         return {**self.response, "output": [dict(i) for i in self.items]}
 
     def start(self) -> list[bytes]:
-        return [self._ev("response.created", response=self._snapshot()),
-                self._ev("response.in_progress", response=self._snapshot())]
+        # the same Response in both: encoded once (the bytes _ev gives for each)
+        response = b',"response":' + _encode(self._snapshot()) + b"}\n\n"
+        self.seq += 2
+        return [_CREATED + str(self.seq - 2).encode() + response, _IN_PROGRESS + str(self.seq - 1).encode() + response]
 
     def _add(self, item: JSON) -> tuple[int, bytes]:
         self.items.append(item)
@@ -80,12 +129,20 @@ class ResponseEvents:
         index, self.text_at = self.text_at, None
         item = self.items[index]
         part = item["content"][0]
-        item["status"] = "incomplete" if self.finish_reason in reply.INCOMPLETE else "completed"
-        return [self._ev("response.output_text.done", item_id=item["id"], output_index=index, content_index=0,
-                         text=part["text"], logprobs=[]),
-                self._ev("response.content_part.done", item_id=item["id"], output_index=index, content_index=0,
-                         part=dict(part)),
-                self._ev("response.output_item.done", output_index=index, item=item)]
+        part["text"] = text = "".join(self._pieces)
+        self._pieces = []
+        item["status"] = status = "incomplete" if self.finish_reason in reply.INCOMPLETE else "completed"
+        # the text escaped once for its three events (the bytes _ev gives for each)
+        escaped = _encode(text)
+        ids = b',"item_id":' + _encode(item["id"]) + b',"output_index":' + str(index).encode() + b',"content_index":0,'
+        seq = self.seq
+        self.seq += 3
+        return [_TEXT_DONE + str(seq).encode() + ids + b'"text":' + escaped + _LOGPROBS_END,
+                _PART_DONE + str(seq + 1).encode() + ids + b'"part":{"type":"output_text","text":' + escaped
+                + _PART_END + b"}\n\n",
+                _ITEM_DONE + str(seq + 2).encode() + b',"output_index":' + str(index).encode() + b',"item":{"id":'
+                + _encode(item["id"]) + b',"type":"message","role":"assistant","status":"' + status.encode()
+                + b'","content":[{"type":"output_text","text":' + escaped + _PART_END + b"]}}\n\n"]
 
     def _close_reasoning(self) -> list[bytes]:
         if self.reasoning_at is None:
@@ -134,23 +191,21 @@ class ResponseEvents:
             out += self._close_reasoning()
             item: JSON = {"id": new_id("msg_"), "type": "message", "role": "assistant", "status": "in_progress",
                           "content": []}
-            index, added = self._add(item)
-            self.text_at = index
-            part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
-            item["content"] = [part]
-            out += [added, self._ev("response.content_part.added", item_id=item["id"], output_index=index,
-                                    content_index=0, part=dict(part))]
-        at = self.text_at
-        item = self.items[at]
-        item["content"][0]["text"] += text
-        if self._delta_head is None or self._delta_at != at:  # the bytes every delta of this item shares
-            self._delta_at = at
-            self._delta_tail = b',"item_id":' + _encode(item["id"]) + b',"output_index":' + str(at).encode() \
-                + b',"content_index":0,"delta":'
-            self._delta_head = b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta",' \
-                b'"sequence_number":'
+            self.items.append(item)
+            index = self.text_at = len(self.items) - 1
+            item["content"] = [{"type": "output_text", "text": "", "annotations": [], "logprobs": []}]
+            # output_item.added and content_part.added from templates (the bytes _ev gives for each)
+            escaped_id, at = _encode(item["id"]), str(index).encode()
+            seq = self.seq
+            self.seq += 2
+            out += [_ITEM_ADDED + str(seq).encode() + b',"output_index":' + at + b',"item":{"id":' + escaped_id
+                    + b',"type":"message","role":"assistant","status":"in_progress","content":[]}}\n\n',
+                    _PART_ADDED + str(seq + 1).encode() + b',"item_id":' + escaped_id + b',"output_index":' + at
+                    + b',"content_index":0,"part":{"type":"output_text","text":""' + _PART_END + b"}\n\n"]
+            self._delta_tail = b',"item_id":' + escaped_id + b',"output_index":' + at + b',"content_index":0,"delta":'
+        self._pieces.append(text)
         # the same bytes _ev would make, without building and encoding a dict per token
-        out.append(self._delta_head + str(self.seq).encode() + self._delta_tail + _encode(text) + b',"logprobs":[]}\n\n')
+        out.append(_TEXT_DELTA + str(self.seq).encode() + self._delta_tail + _encode(text) + _LOGPROBS_END)
         self.seq += 1
         return out
 
@@ -177,38 +232,82 @@ class ResponseEvents:
 
     def feed(self, frame: bytes) -> list[bytes]:
         """One OpenAI chat SSE frame in; zero or more Responses events out."""
+        payloads = [p for p in frame_payloads(frame) if p and p != b"[DONE]"]
         out: list[bytes] = []
-        for payload in frame_payloads(frame):
-            if not payload or payload == b"[DONE]":
-                continue
-            chunk = _decode(payload)
-            if not isinstance(chunk, dict):
-                continue
-            if isinstance(chunk.get("model"), str) and chunk["model"]:
-                self.response["model"] = chunk["model"]
-            if isinstance(chunk.get("usage"), dict):
-                self.usage = reply.usage_from_chat(chunk["usage"])
-            for choice in chunk.get("choices") or []:
-                delta = choice.get("delta") or {}
-                reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-                if isinstance(reasoning, str) and reasoning:
-                    out += self._reasoning(reasoning)
-                if isinstance(delta.get("content"), str) and delta["content"]:
-                    out += self._text(delta["content"])
-                for call in delta.get("tool_calls") or []:
-                    if isinstance(call, dict):
-                        out += self._tool_call(call)
-                if choice.get("finish_reason"):
-                    self.finish_reason = choice["finish_reason"]
+        try:
+            chunks = list(map(_decode_chunk, payloads))  # all of them before any is used
+        except msgspec.DecodeError:  # one is not JSON, or not of a chunk's usual shape: one at a time, in order
+            for payload in payloads:
+                try:
+                    chunk = _decode_chunk(payload)
+                except msgspec.DecodeError:
+                    self._generic(payload, out)  # the generic path decides
+                    continue
+                self._chunks([chunk], out)
+            return out
+        self._chunks(chunks, out)
         return out
+
+    def _chunks(self, chunks: list[_Chunk], out: list[bytes]) -> None:
+        response = self.response
+        for chunk in chunks:
+            model = chunk.model
+            if model and isinstance(model, str):
+                response["model"] = model
+            if chunk.usage is not None and isinstance(chunk.usage, dict):
+                self.usage = reply.usage_from_chat(chunk.usage)
+            choices = chunk.choices
+            if not choices:
+                continue
+            for choice in choices:
+                delta = choice.delta
+                if delta is not None:
+                    text = delta.content
+                    if (text and self.text_at is not None and isinstance(text, str) and delta.tool_calls is None
+                            and not delta.reasoning_content and not delta.reasoning):
+                        # the open message's next token (what _text does then), the usual chunk
+                        self._pieces.append(text)
+                        out.append(_TEXT_DELTA + b"%d" % self.seq + self._delta_tail + _encode(text) + _LOGPROBS_END)
+                        self.seq += 1
+                    else:
+                        self._delta(out, delta.reasoning_content or delta.reasoning, text, delta.tool_calls)
+                if choice.finish_reason:
+                    self.finish_reason = choice.finish_reason
+
+    def _generic(self, payload: bytes, out: list[bytes]) -> None:
+        """A chunk decoded as plain JSON (what ``feed`` does with one that is not of the usual shape)."""
+        chunk = _decode(payload)
+        if not isinstance(chunk, dict):
+            return
+        if isinstance(chunk.get("model"), str) and chunk["model"]:
+            self.response["model"] = chunk["model"]
+        if isinstance(chunk.get("usage"), dict):
+            self.usage = reply.usage_from_chat(chunk["usage"])
+        for choice in chunk.get("choices") or []:
+            delta = choice.get("delta") or {}
+            self._delta(out, delta.get("reasoning_content") or delta.get("reasoning"), delta.get("content"),
+                        delta.get("tool_calls"))
+            if choice.get("finish_reason"):
+                self.finish_reason = choice["finish_reason"]
+
+    def _delta(self, out: list[bytes], reasoning: Any, content: Any, calls: Any) -> None:
+        if isinstance(reasoning, str) and reasoning:
+            out += self._reasoning(reasoning)
+        if isinstance(content, str) and content:
+            out += self._text(content)
+        for call in calls or []:
+            if isinstance(call, dict):
+                out += self._tool_call(call)
 
     def close(self) -> list[bytes]:
         """The stream ended normally: close open items, then ``response.completed`` / ``response.incomplete``."""
         out = self._close_reasoning() + self._close_text() + self._close_calls()
         final = reply.finish(self._snapshot(), self.finish_reason, self.usage)
         self.final = final
-        kind = "response.incomplete" if final["status"] == "incomplete" else "response.completed"
-        out.append(self._ev(kind, response=final))
+        self.final_json = _encode(final)  # encoded once: the event's and the stored row's
+        head = _INCOMPLETE if final["status"] == "incomplete" else _COMPLETED
+        out.append(head + str(self.seq).encode() + b',"response":' + self.final_json + b"}\n\n")
+        self.seq += 1
         return out
 
     def fail(self, message: str, status: int = 502, code: str | None = None) -> list[bytes]:

@@ -120,11 +120,14 @@ def input_items(body: JSON) -> list[JSON]:
 # --- items -> chat messages -------------------------------------------------------------------------------
 
 
+_TEXT_PARTS = ("input_text", "output_text", "text")  # a tuple: a part's type may be any JSON value
+
+
 def _part(part: Any, where: str) -> JSON:
     if not isinstance(part, dict):
         raise InvalidRequest(f"{where} must be an object", param=where)
     kind = part.get("type")
-    if kind in ("input_text", "output_text", "text"):
+    if kind in _TEXT_PARTS:
         if not isinstance(part.get("text"), str):
             raise InvalidRequest(f"{where}.text must be a string", param=f"{where}.text")
         return {"type": "text", "text": part["text"]}
@@ -150,6 +153,10 @@ def _part(part: Any, where: str) -> JSON:
 
 
 def _content(content: list[Any], where: str) -> str | list[JSON]:
+    if len(content) == 1:  # one text part, the usual message: its text (what the general case gives)
+        only = content[0]
+        if isinstance(only, dict) and only.get("type") in _TEXT_PARTS and isinstance(only.get("text"), str):
+            return str(only["text"])
     parts = [_part(p, f"{where}[{j}]") for j, p in enumerate(content)]
     if all(p["type"] == "text" for p in parts):
         return "".join(p["text"] for p in parts)

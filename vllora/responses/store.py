@@ -48,9 +48,11 @@ class Row:
     response: JSON
     input: list[JSON]
     owner: str = ""  # the issued key that made it ("" for the master key or an open gateway)
+    response_json: bytes | None = None  # ``response`` already encoded (a stream's final event), or None
 
     def values(self) -> tuple[Any, ...]:
-        return (self.id, self.created_at, self.previous_id, self.native_provider, _encode(self.response).decode(),
+        encoded = self.response_json if self.response_json is not None else _encode(self.response)
+        return (self.id, self.created_at, self.previous_id, self.native_provider, encoded.decode(),
                 _encode(self.input).decode(), self.owner)
 
 
@@ -80,10 +82,12 @@ class ResponseStore:
         self._purged_at = 0.0
 
     # writing --------------------------------------------------------------------------------------------
-    def save(self, response: JSON, input_items: list[JSON], native_provider: str | None = None, owner: str = "") -> None:
-        """Keep a response (written in the background; visible to lookups at once)."""
+    def save(self, response: JSON, input_items: list[JSON], native_provider: str | None = None, owner: str = "",
+             encoded: bytes | None = None) -> None:
+        """Keep a response (written in the background; visible to lookups at once). ``encoded``: the response's
+        JSON when the caller has it already (it is then not encoded again)."""
         self.pending[response["id"]] = Row(response["id"], self.clock(), response.get("previous_response_id"),
-                                           native_provider, response, input_items, owner)
+                                           native_provider, response, input_items, owner, encoded)
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.get_running_loop().create_task(self._flush_all())
 

@@ -132,6 +132,7 @@ class Plan:
         self.stored_by: str | None = None
         self.history: list[JSON] = []
         self.chat: JSON | None = None
+        self.events: ResponseEvents | None = None  # the translated stream making the response, if any
 
     async def prepare(self) -> None:
         if self.previous:
@@ -164,9 +165,12 @@ class Plan:
     def save(self, response: JSON | None, native_provider: str | None) -> None:
         if response is None or self.body.get("store") is False or not isinstance(response.get("id"), str):
             return
+        # a translated stream's final Response is stored as its last event carried it, encoded once
+        events = self.events
+        encoded = events.final_json if events is not None and response is events.final else None
         if self.previous and not response.get("previous_response_id"):
-            response = {**response, "previous_response_id": self.previous}
-        self.store.save(response, self.items, native_provider, self.owner)
+            response, encoded = {**response, "previous_response_id": self.previous}, None
+        self.store.save(response, self.items, native_provider, self.owner, encoded)
 
 
 @post("/v1/responses", summary="Create a model response (OpenAI Responses API)", tags=["OpenAI"], status_code=200,
@@ -182,7 +186,6 @@ async def create_response(request: Request[Any, Any, Any]) -> Response[bytes] | 
     targets = router.resolve(body["model"], "chat")
     plan = Plan(body, raw, response_store(request.app.state), owner_of(request))
     await plan.prepare()
-    headers = dict(request.headers)
     response_id = new_response_id()
 
     if not body.get("stream"):
@@ -190,7 +193,7 @@ async def create_response(request: Request[Any, Any, Any]) -> Response[bytes] | 
             native = _native(target)
             if native is not None:
                 payload, native_body = plan.native_payload(target)
-                req = native.native_request(SURFACE, payload, native_body, target, headers)
+                req = native.native_request(SURFACE, payload, native_body, target, dict(request.headers))
                 resp = await router.upstream.send(req, timeout_s=target.provider.timeout_s,
                                                   connect_timeout_s=target.provider.connect_timeout_s)
                 if resp.status >= 400:
@@ -211,13 +214,13 @@ async def create_response(request: Request[Any, Any, Any]) -> Response[bytes] | 
         native = _native(target)
         if native is not None:
             payload, native_body = plan.native_payload(target)
-            req = native.native_request(SURFACE, payload, native_body, target, headers)
+            req = native.native_request(SURFACE, payload, native_body, target, dict(request.headers))
             stream = await chat_run.open_upstream(router, target, req, stack)
             return _relay(plan, stream.chunks, passthrough.NativeStream(target.pricing), stack, target.provider.id,
                           router.scrubber, ctx)
         stream, translator = await chat_run.attempt_stream(router, target, plan.chat_for(target), None, stack)
-        return _translate(plan, chat_run.frames(stream, translator, stack, ctx, joined=True), ResponseEvents(body, response_id),
-                          router.scrubber, ctx)
+        plan.events = events = ResponseEvents(body, response_id)
+        return _translate(plan, chat_run.frames(stream, translator, stack, ctx, joined=True), events, router.scrubber, ctx)
 
     try:
         outcome = await router.run(targets, ctx.track(open_attempt))
