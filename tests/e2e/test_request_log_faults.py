@@ -26,6 +26,7 @@ import pytest
 from tests.e2e.conftest import Gateway, e2e_settings
 from tests.e2e.fakes import FakeUpstream, free_port
 from tests.services import wait_healthy
+from vllora.observe.metrics import FLUSH_S
 from vllora.settings import DataSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -262,6 +263,7 @@ def test_metrics_add_up_across_two_workers(tmp_path: Path) -> None:
             resp = httpx.post(f"{url}/v1/chat/completions", json={
                 "model": "no-such-model", "messages": [{"role": "user", "content": "hi"}]})
             assert resp.status_code == 404
+        time.sleep(FLUSH_S * 2)  # each worker applies what its requests gathered every FLUSH_S (and at /metrics)
         for _ in range(4):  # whichever worker answers, the counts are the sum over both
             text = httpx.get(f"{url}/metrics").text
             samples = re.findall(r'^vllora_requests_total\{[^}]*status="404"[^}]*\} (\S+)$', text, re.M)
