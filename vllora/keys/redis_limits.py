@@ -32,6 +32,7 @@ from typing import Any
 import msgspec
 
 from vllora.keys.limits import WINDOW_S, Decision, SpendLoader, tpm_window
+from vllora.keys.redis_link import RedisLink
 from vllora.keys.repo import KeyRecord, period_bounds
 
 log = logging.getLogger("vllora.keys")
@@ -139,11 +140,18 @@ class _Admit:
 
 @dataclass(slots=True)
 class _Queue:
-    """What waits for the next call of one key id, and the call in flight."""
+    """What waits for the next call of one key id."""
 
     settles: list[_Settle] = field(default_factory=list)
     admits: list[_Admit] = field(default_factory=list)
-    sending: asyncio.Task[None] | None = None
+
+
+@dataclass(slots=True)
+class _Turn:
+    """What the next pipeline takes (per key id), and that pipeline once it is sent."""
+
+    queues: dict[str, _Queue] = field(default_factory=dict)
+    sent: asyncio.Task[None] | None = None
 
 
 class RedisLimiter:
@@ -154,18 +162,22 @@ class RedisLimiter:
         from redis.exceptions import NoScriptError
 
         self.url = url
-        if client is None:  # a bounded pool: under load, callers wait briefly for a connection instead of failing
-            pool = redis.BlockingConnectionPool.from_url(url, max_connections=128, timeout=5.0, socket_timeout=5.0,
+        if client is None:  # for what is rare (seeding spend, reading it): a small pool, connected when first used
+            pool = redis.BlockingConnectionPool.from_url(url, max_connections=16, timeout=5.0, socket_timeout=5.0,
                                                          socket_connect_timeout=2.0, health_check_interval=30)
             client = redis.Redis.from_pool(pool)  # the client owns the pool: aclose() closes its connections
         self.client = client
+        self._link = RedisLink(url)  # the script calls: one connection of their own, pipelined
         self.load_spend = load_spend
         self._sha = hashlib.sha1(BATCH.encode()).hexdigest()
         self._no_script: type[Exception] = NoScriptError
         self._seeded: set[tuple[str, str]] = set()
         self._seeding: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._periods: dict[str, tuple[str, float | None, float | None]] = {}  # period kind -> its current bounds
-        self._queues: dict[str, _Queue] = {}
+        self._next = _Turn()  # what the next pipeline takes
+        self._inflight: asyncio.Task[None] | None = None  # at most one pipeline at a time; meanwhile batches grow
+        self._member = secrets.token_hex(6)  # rpm set members: this process's prefix, a call number, the op's index
+        self._seq = 0
         self._turn_armed = False
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -224,7 +236,7 @@ class RedisLimiter:
             task.exception()  # retrieved here too: its waiters may all have gone
 
     async def spent(self, key: KeyRecord, now: float) -> float:
-        await self._drain(key.id)  # what this key settled so far counts
+        await self._drain()  # what was settled so far counts
         try:
             name = await self._seed_spend(key, now)
             return float(await self.client.get(name) or 0)
@@ -239,9 +251,10 @@ class RedisLimiter:
             except Exception as exc:
                 raise self._fail(exc) from None
         future: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
-        queue = self._queues.get(key.id)
+        queues = self._next.queues
+        queue = queues.get(key.id)
         if queue is None:
-            queue = self._queues[key.id] = _Queue()
+            queue = queues[key.id] = _Queue()
         queue.admits.append(_Admit(key, est_tokens, now, future))
         if not self._turn_armed:
             self._turn_armed = True
@@ -253,9 +266,10 @@ class RedisLimiter:
         charge = cost if cost and key.budget_usd is not None else 0.0
         if not tokens and not charge:
             return
-        queue = self._queues.get(key.id)
+        queues = self._next.queues
+        queue = queues.get(key.id)
         if queue is None:
-            queue = self._queues[key.id] = _Queue()
+            queue = queues[key.id] = _Queue()
         queue.settles.append(_Settle(key, tokens, charge, now))
         if self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(SETTLE_DELAY_S, self._flush_settles)
@@ -269,68 +283,104 @@ class RedisLimiter:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        for key_id in list(self._queues):
-            await self._drain(key_id, admits=True)
+        await self._drain(admits=True)
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._link.aclose()
         await self.client.aclose()
 
     # batching -----------------------------------------------------------------------------------------------------
     def _flush_turn(self) -> None:
-        """Once per event-loop turn with admissions queued: one call per key id that has none in flight."""
+        """Once per event-loop turn with admissions queued: send them, unless a pipeline is in flight (then it will)."""
         self._turn_armed = False
-        for key_id, queue in list(self._queues.items()):
-            if queue.admits and queue.sending is None:
-                self._start(key_id, queue)
+        if self._inflight is None and self._next.queues:
+            self._start()
 
     def _flush_settles(self) -> None:
         """The timer: settlements that no admission carried within SETTLE_DELAY_S go out on their own."""
         self._timer = None
-        for key_id, queue in list(self._queues.items()):
-            if queue.settles and queue.sending is None:
-                self._start(key_id, queue)
+        if self._inflight is None and self._next.queues:
+            self._start()
 
-    def _start(self, key_id: str, queue: _Queue) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(self._send(key_id, queue))
-        queue.sending = task
+    def _start(self) -> asyncio.Task[None]:
+        turn, self._next = self._next, _Turn()
+        task = turn.sent = asyncio.get_running_loop().create_task(self._pipeline(turn))
+        self._inflight = task
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _drain(self, key_id: str, admits: bool = False) -> None:
-        """Until what this key id has queued now (settlements; admissions too with ``admits``) has been sent."""
-        queue = self._queues.get(key_id)
-        if queue is None:
+    async def _drain(self, admits: bool = False) -> None:
+        """Until what is queued now (settlements; admissions too with ``admits``) and what is in flight is sent."""
+        turn = self._next
+        if not any(q.settles or (admits and q.admits) for q in turn.queues.values()):
+            if self._inflight is not None:
+                await asyncio.shield(self._inflight)
             return
-        if queue.sending is not None:
-            waiting = queue.settles or (admits and queue.admits)
-            await asyncio.shield(queue.sending)
-            if not waiting or self._queues.get(key_id) is not queue:
-                return
-        if queue.sending is not None:  # started when the previous call ended: it took what waited
-            await asyncio.shield(queue.sending)
-        elif queue.settles or (admits and queue.admits):
-            await asyncio.shield(self._start(key_id, queue))
+        while turn.sent is None:
+            if self._inflight is None:
+                self._start()
+            else:
+                await asyncio.shield(self._inflight)
+        await asyncio.shield(turn.sent)
 
-    async def _send(self, key_id: str, queue: _Queue) -> None:
-        settles, admits = queue.settles, queue.admits
-        queue.settles, queue.admits = [], []
+    async def _pipeline(self, turn: _Turn) -> None:
         try:
-            await self._call(key_id, settles, admits)
+            await self._send(turn.queues)
         finally:
-            for a in admits:  # only if _call itself broke: no request waits forever
-                if not a.future.done():
-                    a.future.set_exception(LimitsUnavailable("internal error"))
-            queue.sending = None
-            if queue.admits:  # arrived while this call was in flight
-                self._start(key_id, queue)
-            elif queue.settles:
-                if self._timer is None:
-                    self._timer = asyncio.get_running_loop().call_later(SETTLE_DELAY_S, self._flush_settles)
-            elif self._queues.get(key_id) is queue:
-                del self._queues[key_id]
+            for queue in turn.queues.values():  # only if _send itself broke: no request waits forever
+                for a in queue.admits:
+                    if not a.future.done():
+                        a.future.set_exception(LimitsUnavailable("internal error"))
+            self._inflight = None
+            queues = self._next.queues
+            if any(q.admits for q in queues.values()):  # arrived while this pipeline was in flight
+                self._start()
+            elif queues and self._timer is None:
+                self._timer = asyncio.get_running_loop().call_later(SETTLE_DELAY_S, self._flush_settles)
 
-    async def _call(self, key_id: str, settles: list[_Settle], admits: list[_Admit]) -> None:
+    async def _send(self, queues: dict[str, _Queue]) -> None:
+        """One script call per key id, all in one pipelined write; each answers its own admissions."""
+        calls: list[tuple[list[_Admit], int, list[bytes]]] = []
+        for key_id, queue in queues.items():
+            call = await self._command(key_id, queue.settles, queue.admits)
+            if call is not None:
+                calls.append(call)
+        if not calls:
+            return
+        self.calls += len(calls)
+        try:
+            replies = await self._link.run([c[2] for c in calls])
+            missing = [i for i, reply in enumerate(replies) if isinstance(reply, self._no_script)]
+            if missing:  # a new or restarted Redis: load the script, then send those calls again (same pipeline)
+                again = await self._link.run([self._link.pack("SCRIPT", "LOAD", BATCH), *(calls[i][2] for i in missing)])
+                for i, reply in zip(missing, again[1:], strict=True):
+                    replies[i] = reply
+        except Exception as exc:
+            failed = self._fail(exc, dropped=sum(c[1] for c in calls))
+            for admits, _, _ in calls:
+                for a in admits:
+                    if not a.future.done():
+                        a.future.set_exception(LimitsUnavailable(*failed.args))
+            return
+        for (admits, settled, _), reply in zip(calls, replies, strict=True):
+            try:
+                if isinstance(reply, Exception):
+                    raise reply
+                answers = _decode_answers(reply) if admits else []
+            except Exception as exc:  # a script error for this key id only
+                failed = self._fail(exc, dropped=settled)
+                for a in admits:
+                    if not a.future.done():
+                        a.future.set_exception(LimitsUnavailable(*failed.args))
+                continue
+            for a, answer in zip(admits, answers, strict=True):
+                if not a.future.done():  # its request may have gone away meanwhile
+                    a.future.set_result(_decision(a.key, a.now, answer))
+
+    async def _command(self, key_id: str, settles: list[_Settle], admits: list[_Admit]
+                       ) -> tuple[list[_Admit], int, list[bytes]] | None:
+        """The packed EVALSHA for one key id: its settlements (summed per counter), then its admissions in order."""
         prefix = f"vllora:{{{key_id}}}:"
         keys = [prefix + "rpm"]
         index: dict[str, int] = {}
@@ -343,8 +393,9 @@ class RedisLimiter:
             return at
 
         ops: list[tuple[Any, ...]] = []
+        tokens: dict[int, int] = {}  # tpm counter -> correction: what the settlements add, summed (same totals)
+        costs: dict[int, float] = {}  # spend counter -> USD
         for s in settles:
-            spend = 0
             if s.cost:
                 name, seeded = self._spend_name(s.key, s.now)
                 if not seeded:  # settled in a period this process has not admitted in yet (a new day, a restart)
@@ -353,10 +404,18 @@ class RedisLimiter:
                     except Exception as exc:
                         self._fail(exc, dropped=1)
                         name = ""
-                spend = slot(name) if name else 0
-            tpm = slot(f"{prefix}tpm:{int(s.now // WINDOW_S)}") if s.tokens else 0
-            if tpm or spend:
-                ops.append((0, tpm, s.tokens, spend, repr(s.cost)))
+                if name:
+                    at = slot(name)
+                    costs[at] = costs.get(at, 0.0) + s.cost
+            if s.tokens:
+                at = slot(f"{prefix}tpm:{int(s.now // WINDOW_S)}")
+                tokens[at] = tokens.get(at, 0) + s.tokens
+        for at, n in tokens.items():
+            if n:
+                ops.append((0, at, n, 0, "0"))
+        for at, usd in costs.items():
+            ops.append((0, 0, 0, at, repr(usd)))
+        settled = len(settles) if ops else 0
         for a in admits:
             key = a.key
             window, elapsed = tpm_window(a.now)
@@ -368,29 +427,10 @@ class RedisLimiter:
             ops.append((1, int(a.now * 1000), -1 if key.rpm is None else key.rpm, -1 if key.tpm is None else key.tpm,
                         a.est_tokens, -1 if key.budget_usd is None else key.budget_usd, elapsed, curr, prev, spend))
         if not ops:
-            return
-        self.calls += 1
-        try:
-            raw = await self._evalsha(keys, msgspec.json.encode((secrets.token_hex(6) + ":", ops)))
-            answers = _decode_answers(raw) if admits else []
-        except Exception as exc:
-            failed = self._fail(exc, dropped=len(ops) - len(admits))
-            for a in admits:
-                if not a.future.done():
-                    a.future.set_exception(LimitsUnavailable(*failed.args))
-            return
-        for a, answer in zip(admits, answers, strict=True):
-            if not a.future.done():  # its request may have gone away meanwhile
-                a.future.set_result(_decision(a.key, a.now, answer))
-
-
-    async def _evalsha(self, keys: list[str], payload: bytes) -> Any:
-        """EVALSHA straight through the client (its script helper costs more than the call); loads it when missing."""
-        try:
-            return await self.client.execute_command("EVALSHA", self._sha, len(keys), *keys, payload)
-        except self._no_script:  # a new or restarted Redis
-            await self.client.script_load(BATCH)
-            return await self.client.execute_command("EVALSHA", self._sha, len(keys), *keys, payload)
+            return None
+        self._seq += 1
+        payload = msgspec.json.encode((f"{self._member}{self._seq}:", ops))
+        return admits, settled, self._link.pack("EVALSHA", self._sha, len(keys), *keys, payload)
 
 
 def _decision(key: KeyRecord, now: float, answer: tuple[int, str, float, float, float, str]) -> Decision:
