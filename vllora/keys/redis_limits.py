@@ -32,7 +32,7 @@ from typing import Any
 import msgspec
 
 from vllora.keys.limits import WINDOW_S, Decision, SpendLoader, tpm_window
-from vllora.keys.redis_link import RedisLink
+from vllora.keys.redis_link import RedisLink, bulk, pack
 from vllora.keys.repo import KeyRecord, period_bounds
 
 log = logging.getLogger("vllora.keys")
@@ -178,6 +178,7 @@ class RedisLimiter:
         self._inflight: asyncio.Task[None] | None = None  # at most one pipeline at a time; meanwhile batches grow
         self._member = secrets.token_hex(6)  # rpm set members: this process's prefix, a call number, the op's index
         self._seq = 0
+        self._heads: dict[tuple[str, ...], bytes] = {}  # a call's keys -> EVALSHA, sha and keys, packed
         self._turn_armed = False
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -341,7 +342,7 @@ class RedisLimiter:
 
     async def _send(self, queues: dict[str, _Queue]) -> None:
         """One script call per key id, all in one pipelined write; each answers its own admissions."""
-        calls: list[tuple[list[_Admit], int, list[bytes]]] = []
+        calls: list[tuple[list[_Admit], int, bytes]] = []
         for key_id, queue in queues.items():
             call = await self._command(key_id, queue.settles, queue.admits)
             if call is not None:
@@ -353,7 +354,7 @@ class RedisLimiter:
             replies = await self._link.run([c[2] for c in calls])
             missing = [i for i, reply in enumerate(replies) if isinstance(reply, self._no_script)]
             if missing:  # a new or restarted Redis: load the script, then send those calls again (same pipeline)
-                again = await self._link.run([self._link.pack("SCRIPT", "LOAD", BATCH), *(calls[i][2] for i in missing)])
+                again = await self._link.run([pack(b"SCRIPT", b"LOAD", BATCH.encode()), *(calls[i][2] for i in missing)])
                 for i, reply in zip(missing, again[1:], strict=True):
                     replies[i] = reply
         except Exception as exc:
@@ -379,7 +380,7 @@ class RedisLimiter:
                     a.future.set_result(_decision(a.key, a.now, answer))
 
     async def _command(self, key_id: str, settles: list[_Settle], admits: list[_Admit]
-                       ) -> tuple[list[_Admit], int, list[bytes]] | None:
+                       ) -> tuple[list[_Admit], int, bytes] | None:
         """The packed EVALSHA for one key id: its settlements (summed per counter), then its admissions in order."""
         prefix = f"vllora:{{{key_id}}}:"
         keys = [prefix + "rpm"]
@@ -430,7 +431,14 @@ class RedisLimiter:
             return None
         self._seq += 1
         payload = msgspec.json.encode((f"{self._member}{self._seq}:", ops))
-        return admits, settled, self._link.pack("EVALSHA", self._sha, len(keys), *keys, payload)
+        names = tuple(keys)
+        head = self._heads.get(names)
+        if head is None:  # packed once per key id and minute (the tpm windows' names change each minute)
+            if len(self._heads) >= 4096:
+                self._heads.clear()
+            head = self._heads[names] = b"".join(bulk(arg) for arg in (b"EVALSHA", self._sha.encode(),
+                                                                       b"%d" % len(keys), *(k.encode() for k in keys)))
+        return admits, settled, b"*%d\r\n%b%b" % (len(keys) + 4, head, bulk(payload))
 
 
 def _decision(key: KeyRecord, now: float, answer: tuple[int, str, float, float, float, str]) -> Decision:

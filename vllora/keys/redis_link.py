@@ -4,7 +4,8 @@ The limiter sends at most one pipeline at a time (``RedisLimiter`` queues what a
 ``redis.asyncio.Connection`` serves it without a pool: no ``BlockingConnectionPool`` condition, no
 get/release per call, no retry or health-check layers, no ``asyncio.wait_for`` task per write and no timeout
 context per reply (the connection has no socket timeout; one deadline covers the whole pipeline instead).
-Commands are packed by the connection itself (``pack_command``), so the wire format is redis-py's.
+Commands come packed (``pack``: RESP arrays of bulk strings; the limiter keeps the packed head of each key id's
+script call, so a call packs only its payload).
 
 A reply that is a Redis error (``NOSCRIPT``, a script error) is returned in its place, as the exception; the
 connection stays usable. Anything else (refused, reset, closed, the deadline) disconnects it and raises: the
@@ -13,8 +14,9 @@ next pipeline connects again, so a restarted Redis is picked up by the next call
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
+
+from vllora.server.deadline import within
 
 
 class RedisLink:
@@ -30,29 +32,36 @@ class RedisLink:
         self.timeout = timeout
         self._reply_error: type[Exception] = ResponseError
 
-    def pack(self, *args: Any) -> list[bytes]:
-        packed: list[bytes] = self.conn.pack_command(*args)
-        return packed
-
-    async def run(self, commands: list[list[bytes]]) -> list[Any]:
+    async def run(self, commands: list[bytes]) -> list[Any]:
         """Send the packed commands in one write, then read one reply each (an error reply as its exception)."""
-        conn = self.conn
         try:
-            async with asyncio.timeout(self.timeout):
-                if not conn.is_connected:
-                    await conn.connect()
-                chunks = commands[0] if len(commands) == 1 else [chunk for command in commands for chunk in command]
-                await conn.send_packed_command(chunks, check_health=False)
-                replies: list[Any] = []
-                for _ in commands:
-                    try:
-                        replies.append(await conn.read_response())
-                    except self._reply_error as exc:  # the reply was read whole: the stream is still in step
-                        replies.append(exc)
-                return replies
+            return await within(self.timeout, self._run(commands))  # one timer for the pipeline, no context object
         except BaseException:
-            await conn.disconnect(nowait=True)  # replies may be left unread: never reuse this stream
+            await self.conn.disconnect(nowait=True)  # replies may be left unread: never reuse this stream
             raise
+
+    async def _run(self, commands: list[bytes]) -> list[Any]:
+        conn = self.conn
+        if not conn.is_connected:
+            await conn.connect()
+        await conn.send_packed_command(commands, check_health=False)
+        replies: list[Any] = []
+        for _ in commands:
+            try:
+                replies.append(await conn.read_response())
+            except self._reply_error as exc:  # the reply was read whole: the stream is still in step
+                replies.append(exc)
+        return replies
 
     async def aclose(self) -> None:
         await self.conn.disconnect()
+
+
+def bulk(value: bytes) -> bytes:
+    """One RESP bulk string."""
+    return b"$%d\r\n%b\r\n" % (len(value), value)
+
+
+def pack(*args: bytes) -> bytes:
+    """A command as a RESP array of bulk strings (what Redis reads, and redis-py's ``pack_command`` writes)."""
+    return b"*%d\r\n%b" % (len(args), b"".join(bulk(a) for a in args))
