@@ -47,7 +47,8 @@ BATCH = """
 local req = cjson.decode(ARGV[1])
 local prefix = req[1]
 local out = {}
-local num = {}  -- KEYS index -> its value: each counter is read once per call, then kept current by the writes here
+local num = {}  -- KEYS index -> its value as read once per call (GET), or as INCRBYFLOAT answered
+local add = {}  -- KEYS index -> what this call adds to that integer counter: one INCRBY each, at the end
 local ttl = {}  -- KEYS index -> the PEXPIRE to set once, at the end
 local function get(i)
   local v = num[i]
@@ -55,13 +56,21 @@ local function get(i)
     v = tonumber(redis.call('GET', KEYS[i]) or '0')
     num[i] = v
   end
-  return v
+  return v + (add[i] or 0)
 end
+local members = {}  -- admitted requests not yet in the rpm set: one ZADD at the end (score, member, ...)
+local function flush_members()
+  if #members > 0 then
+    redis.call('ZADD', KEYS[1], unpack(members))
+    members = {}
+  end
+end
+local count = nil  -- the rpm set's size (with the members above), kept current from one ZCARD
 local pruned = nil
 for i, op in ipairs(req[2]) do
   if op[1] == 0 then
     if op[2] > 0 then
-      num[op[2]] = redis.call('INCRBY', KEYS[op[2]], op[3])
+      add[op[2]] = (add[op[2]] or 0) + op[3]
       ttl[op[2]] = 130000
     end
     if op[4] > 0 then
@@ -77,14 +86,18 @@ for i, op in ipairs(req[2]) do
     if budget >= 0 and spent >= budget then
       decision = {0, 'budget', 0, -1, -1, tostring(spent)}
     end
-    local count = 0
     if decision == nil and rpm >= 0 then
       if pruned ~= now then
-        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 60000)
+        local removed = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 60000)
+        if count == nil then
+          count = redis.call('ZCARD', KEYS[1]) + #members / 2
+        else
+          count = count - removed
+        end
         pruned = now
       end
-      count = redis.call('ZCARD', KEYS[1])
       if count >= rpm then
+        flush_members()
         local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
         decision = {0, 'rpm', 60000 - (now - tonumber(oldest[2])), 0, -1, tostring(spent)}
       end
@@ -95,18 +108,28 @@ for i, op in ipairs(req[2]) do
       if used > 0 and used + est > tpm then
         decision = {0, 'tpm', math.floor((1 - elapsed) * 60000), -1, 0, tostring(spent)}
       else
-        num[op[8]] = redis.call('INCRBY', KEYS[op[8]], est)
+        add[op[8]] = (add[op[8]] or 0) + est
         ttl[op[8]] = 130000
       end
     end
     if decision == nil then
+      local left = -1
       if rpm >= 0 then
-        redis.call('ZADD', KEYS[1], now, prefix .. i)
+        members[#members + 1] = now
+        members[#members + 1] = prefix .. i
+        count = count + 1
+        left = rpm - count
         ttl[1] = 61000
       end
-      decision = {1, '', 0, rpm - count - 1, math.floor(tpm - used - est), tostring(spent)}
+      decision = {1, '', 0, left, math.floor(tpm - used - est), tostring(spent)}
     end
     out[#out + 1] = decision
+  end
+end
+flush_members()
+for i, n in pairs(add) do
+  if n ~= 0 then
+    redis.call('INCRBY', KEYS[i], n)
   end
 end
 for i, ms in pairs(ttl) do
