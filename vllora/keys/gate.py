@@ -34,7 +34,7 @@ from typing import Any
 
 import msgspec
 
-from vllora.errors import PayloadTooLarge
+from vllora.errors import PayloadTooLarge, StoreError
 from vllora.keys import repo
 from vllora.keys.limits import Decision, Limiter
 from vllora.keys.redis_limits import LimitsUnavailable
@@ -146,8 +146,6 @@ class KeyGate:
         if text.startswith("vk-"):
             key = None
             if looks_like_key(text):
-                from vllora.errors import StoreError
-
                 try:
                     key = await self._lookup(text)
                 except StoreError:

@@ -159,6 +159,7 @@ class _Admit:
     est_tokens: int
     now: float
     future: asyncio.Future[Decision]
+    spend: str  # the spend counter's name ("": no budget)
 
 
 @dataclass(slots=True)
@@ -269,17 +270,20 @@ class RedisLimiter:
 
     # the Limiter interface ----------------------------------------------------------------------------------------
     async def admit(self, key: KeyRecord, est_tokens: int, now: float) -> Decision:
-        if key.budget_usd is not None and not self._spend_name(key, now)[1]:
-            try:
-                await self._seed_spend(key, now)
-            except Exception as exc:
-                raise self._fail(exc) from None
+        spend = ""
+        if key.budget_usd is not None:
+            spend, seeded = self._spend_name(key, now)
+            if not seeded:
+                try:
+                    await self._seed_spend(key, now)
+                except Exception as exc:
+                    raise self._fail(exc) from None
         future: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
         queues = self._next.queues
         queue = queues.get(key.id)
         if queue is None:
             queue = queues[key.id] = _Queue()
-        queue.admits.append(_Admit(key, est_tokens, now, future))
+        queue.admits.append(_Admit(key, est_tokens, now, future, spend))
         if not self._turn_armed:
             self._turn_armed = True
             asyncio.get_running_loop().call_soon(self._flush_turn)
@@ -440,14 +444,17 @@ class RedisLimiter:
         for at, usd in costs.items():
             ops.append((0, 0, 0, at, repr(usd)))
         settled = len(settles) if ops else 0
+        windows: dict[int, tuple[int, int]] = {}  # minute window -> its tpm counter and the previous one's
         for a in admits:
             key = a.key
             window, elapsed = tpm_window(a.now)
-            curr = prev = spend = 0
+            curr = prev = 0
             if key.tpm is not None:
-                curr, prev = slot(f"{prefix}tpm:{window}"), slot(f"{prefix}tpm:{window - 1}")
-            if key.budget_usd is not None:
-                spend = slot(self._spend_name(key, a.now)[0])
+                pair = windows.get(window)
+                if pair is None:
+                    pair = windows[window] = (slot(f"{prefix}tpm:{window}"), slot(f"{prefix}tpm:{window - 1}"))
+                curr, prev = pair
+            spend = slot(a.spend) if a.spend else 0
             ops.append((1, int(a.now * 1000), -1 if key.rpm is None else key.rpm, -1 if key.tpm is None else key.tpm,
                         a.est_tokens, -1 if key.budget_usd is None else key.budget_usd, elapsed, curr, prev, spend))
         if not ops:
