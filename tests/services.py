@@ -119,14 +119,14 @@ def _wait_ready(url: str, timeout: float = 20.0) -> None:
 
 
 @contextmanager
-def redis_server() -> Iterator[str]:
-    """A throwaway redis-server on a free loopback port, no persistence; yields its URL."""
+def redis_server(port: int | None = None) -> Iterator[str]:
+    """A throwaway redis-server on a free loopback port (or ``port``: a restart), no persistence; yields its URL."""
     binary = shutil.which("redis-server")
     if binary is None:
         import pytest
 
         pytest.skip("redis-server not found: apt-get install redis-server (.ci/run does)")
-    port = free_port()
+    port = port or free_port()
     proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                              "--protected-mode", "yes"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

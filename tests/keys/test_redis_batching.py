@@ -111,7 +111,7 @@ async def test_redis_gone_fails_the_batch_and_the_gate_applies_its_policy_withou
     await asyncio.sleep(SETTLE_DELAY_S + 0.05)
     status = lim.status()
     assert status["errors"] >= 2 and status["last_error"] and status["settles_dropped"] == 1
-    assert not lim._tasks and not lim._queues and asyncio.all_tasks() == tasks
+    assert not lim._tasks and not lim._next.queues and asyncio.all_tasks() == tasks
     await asyncio.wait_for(lim.aclose(), 5)
 
 

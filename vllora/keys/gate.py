@@ -5,10 +5,12 @@ Who is calling, from ``Authorization: Bearer <key>`` or ``x-api-key: <key>`` (An
 - an issued ``vk-`` key: model routes within its limits, and the catalog; anything else is 403;
 - nothing or anything else: 401 when a master key is set, else the gateway is open (as before keys existed).
 
-For an issued key on a model route the body is read once (same size and time limits as the routes), its
-``model`` checked against the key's allowlist (403), then budget, requests and tokens per minute are admitted
-in one step by the ``Limiter`` (429 with ``Retry-After``, or ``code: budget_exceeded`` and when it resets),
-all before any upstream call. The body is then replayed to the route. Responses carry
+For an issued key on a model route, budget, requests and tokens per minute are admitted in one step by the
+``Limiter`` (429 with ``Retry-After``, or ``code: budget_exceeded`` and when it resets), all before any
+upstream call; the tokens estimate is a quarter of the body's length. A key with a model allowlist has the
+body read here once (same size and time limits as the routes), its ``model`` checked (403) and the body
+replayed to the route; so has a body without ``content-length`` (chunked). Otherwise the declared length is
+the body's (the server holds a body to it) and the route reads the body itself. Responses carry
 ``x-ratelimit-remaining-requests``, ``x-ratelimit-remaining-tokens`` and ``x-vllora-budget-remaining``.
 The gate runs inside the request record's middleware (``vllora.observe``): it writes the key's id on the
 record, and when the record is finished (``on_record``) its real tokens and cost settle the counters: streams
@@ -32,7 +34,7 @@ from typing import Any
 
 import msgspec
 
-from vllora.errors import PayloadTooLarge
+from vllora.errors import PayloadTooLarge, StoreError
 from vllora.keys import repo
 from vllora.keys.limits import Decision, Limiter
 from vllora.keys.redis_limits import LimitsUnavailable
@@ -144,8 +146,6 @@ class KeyGate:
         if text.startswith("vk-"):
             key = None
             if looks_like_key(text):
-                from vllora.errors import StoreError
-
                 try:
                     key = await self._lookup(text)
                 except StoreError:
@@ -178,19 +178,28 @@ class KeyGate:
             await self._deny(send, path, 403, "this key may call models and read the catalog only; "
                                               "the master key manages the gateway", "permission_denied")
             return
-        body = await self._read_body(receive, send, path)
-        if body is None:
-            return
-        if key.models:  # an allowlist: the body's model must be on it (without one, nothing to decode here)
-            try:
-                model = _decode_model(body).model
-            except (msgspec.DecodeError, msgspec.ValidationError):
-                model = None  # the route answers 400 for a broken body, before any upstream call
-            if isinstance(model, str) and not key.allows(model):
-                self._count_refusal("model")
-                await self._deny(send, path, 403, f"this key may not use model {model!r}", "model_not_allowed")
+        size = None if key.models else _content_length(scope["headers"])
+        if size is None:  # an allowlist (the body's model is checked here), or a body without a declared length
+            body = await self._read_body(receive, send, path)
+            if body is None:
                 return
-        est = max(1, len(body) // 4)
+            if key.models:
+                try:
+                    model = _decode_model(body).model
+                except (msgspec.DecodeError, msgspec.ValidationError):
+                    model = None  # the route answers 400 for a broken body, before any upstream call
+                if isinstance(model, str) and not key.allows(model):
+                    self._count_refusal("model")
+                    await self._deny(send, path, 403, f"this key may not use model {model!r}", "model_not_allowed")
+                    return
+            size = len(body)
+            receive = _replay(body, receive)
+        elif size > self.max_body:
+            await self._deny(send, path, 413, "request body too large; the limit is server.max_body_mb",
+                             "request_too_large")
+            return
+        # else: the route reads the body itself, within the same limits (the server holds it to its declared length)
+        est = max(1, size // 4)
         now = self.clock()
         decision = await self._admit(key, est, now)
         if not decision.ok:
@@ -206,7 +215,7 @@ class KeyGate:
                 message["headers"] = [*(message.get("headers") or ()), *extra]
             await send(message)
 
-        await self.app(scope, _replay(body, receive), send_with_headers)
+        await self.app(scope, receive, send_with_headers)
 
     async def _admit(self, key: repo.KeyRecord, est: int, now: float) -> Decision:
         limiter: Limiter = self.state.limiter
@@ -318,6 +327,14 @@ def error_body(path: str, status: int, message: str, code: str) -> bytes:
     err = RequestError(message, status=status, code=code)
     err.type = _type_for_status(status)
     return error_bytes(path, err)
+
+
+def _content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
+    """The declared body length (None: not declared, or not a number)."""
+    for name, value in headers:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
 
 
 def _replay(body: bytes, receive: Any) -> Any:

@@ -39,11 +39,11 @@ class Decision:
     def headers(self) -> list[tuple[bytes, bytes]]:
         out = []
         if self.remaining_requests is not None:
-            out.append((b"x-ratelimit-remaining-requests", str(max(0, self.remaining_requests)).encode()))
+            out.append((b"x-ratelimit-remaining-requests", b"%d" % max(0, self.remaining_requests)))
         if self.remaining_tokens is not None:
-            out.append((b"x-ratelimit-remaining-tokens", str(max(0, self.remaining_tokens)).encode()))
+            out.append((b"x-ratelimit-remaining-tokens", b"%d" % max(0, self.remaining_tokens)))
         if self.budget_remaining is not None:
-            out.append((b"x-vllora-budget-remaining", f"{max(0.0, self.budget_remaining):.6f}".encode()))
+            out.append((b"x-vllora-budget-remaining", b"%.6f" % max(0.0, self.budget_remaining)))
         return out
 
 

@@ -7,15 +7,17 @@ Keys (``{id}`` is a hash tag, so a key's counters stay on one cluster slot and o
     vllora:{key_id}:spend:<period>  USD spent in the budget period (seeded from the request log, NX)
 
 Calls are coalesced per key id: admissions and settlements are queued, and one flush per event-loop turn sends
-ONE script call per key id carrying the queued settlements (applied first, in order) and then the queued
-admissions (in arrival order); the script answers one decision per admission. Each admission is still checked
-and taken atomically against the shared counters, so N instances together admit at most the limit, and a
-settled cost is seen by every later admission. A key id has at most one call in flight: what arrives meanwhile
-goes in the next call, sent as soon as the answer is back (under load, batches grow instead of calls).
-Settlements are never awaited by a request: they ride with the key's next admissions, or go out within
-``SETTLE_DELAY_S`` when none come, and at ``aclose``.
+ONE script call per key id carrying the queued settlements (summed per counter, applied first) and then the queued
+admissions (in arrival order); the script answers one decision per admission. The calls of all key ids of a turn
+go out pipelined in one write over the limiter's own connection (``vllora.keys.redis_link``). Each admission is
+still checked and taken atomically against the shared counters, so N instances together admit at most the limit,
+and a settled cost is seen by every later admission. One pipeline is in flight at a time: what arrives meanwhile
+goes in the next one, sent as soon as the answers are back (under load, batches grow instead of calls).
+Settlements are never awaited by a request: they ride with the next admissions, or go out within
+``SETTLE_DELAY_S`` when none come, and at ``aclose``. Seeding and reading spend use the ``redis`` client.
 
-A Redis error fails every admission of its batch with ``LimitsUnavailable`` (the gate applies the configured
+A Redis error (refused, reset, no answer within the link's deadline) fails every admission of its pipeline, and a
+script error every admission of its key id, with ``LimitsUnavailable`` (the gate applies the configured
 policy, fail open or closed); a failed settlement is counted and logged (at most once per 10 s), not retried.
 """
 
@@ -32,87 +34,12 @@ from typing import Any
 import msgspec
 
 from vllora.keys.limits import WINDOW_S, Decision, SpendLoader, tpm_window
+from vllora.keys.redis_link import RedisLink, bulk, pack
+from vllora.keys.redis_script import BATCH
 from vllora.keys.repo import KeyRecord, period_bounds
 
 log = logging.getLogger("vllora.keys")
 SETTLE_DELAY_S = 0.05
-
-# ARGV[1]: JSON [member prefix, ops]. KEYS[1] is the rpm set; ops name other keys by their index in KEYS (0: none).
-#   settle: [0, tpm key, token correction, spend key, cost (a string)]
-#   admit:  [1, now ms, rpm, tpm, estimated tokens, budget, elapsed share of the minute, tpm key, previous tpm key,
-#            spend key]            (rpm, tpm, budget: -1 when the key has none)
-# Returns JSON: one [ok, reason, retry ms, remaining requests, remaining tokens, spent] per admission, in order.
-BATCH = """
-local req = cjson.decode(ARGV[1])
-local prefix = req[1]
-local out = {}
-local num = {}  -- KEYS index -> its value: each counter is read once per call, then kept current by the writes here
-local ttl = {}  -- KEYS index -> the PEXPIRE to set once, at the end
-local function get(i)
-  local v = num[i]
-  if v == nil then
-    v = tonumber(redis.call('GET', KEYS[i]) or '0')
-    num[i] = v
-  end
-  return v
-end
-local pruned = nil
-for i, op in ipairs(req[2]) do
-  if op[1] == 0 then
-    if op[2] > 0 then
-      num[op[2]] = redis.call('INCRBY', KEYS[op[2]], op[3])
-      ttl[op[2]] = 130000
-    end
-    if op[4] > 0 then
-      num[op[4]] = tonumber(redis.call('INCRBYFLOAT', KEYS[op[4]], op[5]))
-    end
-  else
-    local now, rpm, tpm, est, budget, elapsed = op[2], op[3], op[4], op[5], op[6], op[7]
-    local spent = 0
-    if op[10] > 0 then
-      spent = get(op[10])
-    end
-    local decision = nil
-    if budget >= 0 and spent >= budget then
-      decision = {0, 'budget', 0, -1, -1, tostring(spent)}
-    end
-    local count = 0
-    if decision == nil and rpm >= 0 then
-      if pruned ~= now then
-        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 60000)
-        pruned = now
-      end
-      count = redis.call('ZCARD', KEYS[1])
-      if count >= rpm then
-        local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-        decision = {0, 'rpm', 60000 - (now - tonumber(oldest[2])), 0, -1, tostring(spent)}
-      end
-    end
-    local used = 0
-    if decision == nil and tpm >= 0 then
-      used = get(op[9]) * (1 - elapsed) + get(op[8])
-      if used > 0 and used + est > tpm then
-        decision = {0, 'tpm', math.floor((1 - elapsed) * 60000), -1, 0, tostring(spent)}
-      else
-        num[op[8]] = redis.call('INCRBY', KEYS[op[8]], est)
-        ttl[op[8]] = 130000
-      end
-    end
-    if decision == nil then
-      if rpm >= 0 then
-        redis.call('ZADD', KEYS[1], now, prefix .. i)
-        ttl[1] = 61000
-      end
-      decision = {1, '', 0, rpm - count - 1, math.floor(tpm - used - est), tostring(spent)}
-    end
-    out[#out + 1] = decision
-  end
-end
-for i, ms in pairs(ttl) do
-  redis.call('PEXPIRE', KEYS[i], ms)
-end
-return cjson.encode(out)
-"""
 
 _decode_answers = msgspec.json.Decoder(list[tuple[int, str, float, float, float, str]]).decode
 
@@ -135,15 +62,23 @@ class _Admit:
     est_tokens: int
     now: float
     future: asyncio.Future[Decision]
+    spend: str  # the spend counter's name ("": no budget)
 
 
 @dataclass(slots=True)
 class _Queue:
-    """What waits for the next call of one key id, and the call in flight."""
+    """What waits for the next call of one key id."""
 
     settles: list[_Settle] = field(default_factory=list)
     admits: list[_Admit] = field(default_factory=list)
-    sending: asyncio.Task[None] | None = None
+
+
+@dataclass(slots=True)
+class _Turn:
+    """What the next pipeline takes (per key id), and that pipeline once it is sent."""
+
+    queues: dict[str, _Queue] = field(default_factory=dict)
+    sent: asyncio.Task[None] | None = None
 
 
 class RedisLimiter:
@@ -154,18 +89,23 @@ class RedisLimiter:
         from redis.exceptions import NoScriptError
 
         self.url = url
-        if client is None:  # a bounded pool: under load, callers wait briefly for a connection instead of failing
-            pool = redis.BlockingConnectionPool.from_url(url, max_connections=128, timeout=5.0, socket_timeout=5.0,
+        if client is None:  # for what is rare (seeding spend, reading it): a small pool, connected when first used
+            pool = redis.BlockingConnectionPool.from_url(url, max_connections=16, timeout=5.0, socket_timeout=5.0,
                                                          socket_connect_timeout=2.0, health_check_interval=30)
             client = redis.Redis.from_pool(pool)  # the client owns the pool: aclose() closes its connections
         self.client = client
+        self._link = RedisLink(url)  # the script calls: one connection of their own, pipelined
         self.load_spend = load_spend
         self._sha = hashlib.sha1(BATCH.encode()).hexdigest()
         self._no_script: type[Exception] = NoScriptError
         self._seeded: set[tuple[str, str]] = set()
         self._seeding: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._periods: dict[str, tuple[str, float | None, float | None]] = {}  # period kind -> its current bounds
-        self._queues: dict[str, _Queue] = {}
+        self._next = _Turn()  # what the next pipeline takes
+        self._inflight: asyncio.Task[None] | None = None  # at most one pipeline at a time; meanwhile batches grow
+        self._member = secrets.token_hex(6)  # rpm set members: this process's prefix, a call number, the op's index
+        self._seq = 0
+        self._heads: dict[tuple[str, ...], bytes] = {}  # a call's keys -> EVALSHA, sha and keys, packed
         self._turn_armed = False
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -224,7 +164,7 @@ class RedisLimiter:
             task.exception()  # retrieved here too: its waiters may all have gone
 
     async def spent(self, key: KeyRecord, now: float) -> float:
-        await self._drain(key.id)  # what this key settled so far counts
+        await self._drain()  # what was settled so far counts
         try:
             name = await self._seed_spend(key, now)
             return float(await self.client.get(name) or 0)
@@ -233,16 +173,20 @@ class RedisLimiter:
 
     # the Limiter interface ----------------------------------------------------------------------------------------
     async def admit(self, key: KeyRecord, est_tokens: int, now: float) -> Decision:
-        if key.budget_usd is not None and not self._spend_name(key, now)[1]:
-            try:
-                await self._seed_spend(key, now)
-            except Exception as exc:
-                raise self._fail(exc) from None
+        spend = ""
+        if key.budget_usd is not None:
+            spend, seeded = self._spend_name(key, now)
+            if not seeded:
+                try:
+                    await self._seed_spend(key, now)
+                except Exception as exc:
+                    raise self._fail(exc) from None
         future: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
-        queue = self._queues.get(key.id)
+        queues = self._next.queues
+        queue = queues.get(key.id)
         if queue is None:
-            queue = self._queues[key.id] = _Queue()
-        queue.admits.append(_Admit(key, est_tokens, now, future))
+            queue = queues[key.id] = _Queue()
+        queue.admits.append(_Admit(key, est_tokens, now, future, spend))
         if not self._turn_armed:
             self._turn_armed = True
             asyncio.get_running_loop().call_soon(self._flush_turn)
@@ -253,9 +197,10 @@ class RedisLimiter:
         charge = cost if cost and key.budget_usd is not None else 0.0
         if not tokens and not charge:
             return
-        queue = self._queues.get(key.id)
+        queues = self._next.queues
+        queue = queues.get(key.id)
         if queue is None:
-            queue = self._queues[key.id] = _Queue()
+            queue = queues[key.id] = _Queue()
         queue.settles.append(_Settle(key, tokens, charge, now))
         if self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(SETTLE_DELAY_S, self._flush_settles)
@@ -269,68 +214,104 @@ class RedisLimiter:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        for key_id in list(self._queues):
-            await self._drain(key_id, admits=True)
+        await self._drain(admits=True)
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._link.aclose()
         await self.client.aclose()
 
     # batching -----------------------------------------------------------------------------------------------------
     def _flush_turn(self) -> None:
-        """Once per event-loop turn with admissions queued: one call per key id that has none in flight."""
+        """Once per event-loop turn with admissions queued: send them, unless a pipeline is in flight (then it will)."""
         self._turn_armed = False
-        for key_id, queue in list(self._queues.items()):
-            if queue.admits and queue.sending is None:
-                self._start(key_id, queue)
+        if self._inflight is None and self._next.queues:
+            self._start()
 
     def _flush_settles(self) -> None:
         """The timer: settlements that no admission carried within SETTLE_DELAY_S go out on their own."""
         self._timer = None
-        for key_id, queue in list(self._queues.items()):
-            if queue.settles and queue.sending is None:
-                self._start(key_id, queue)
+        if self._inflight is None and self._next.queues:
+            self._start()
 
-    def _start(self, key_id: str, queue: _Queue) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(self._send(key_id, queue))
-        queue.sending = task
+    def _start(self) -> asyncio.Task[None]:
+        turn, self._next = self._next, _Turn()
+        task = turn.sent = asyncio.get_running_loop().create_task(self._pipeline(turn))
+        self._inflight = task
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _drain(self, key_id: str, admits: bool = False) -> None:
-        """Until what this key id has queued now (settlements; admissions too with ``admits``) has been sent."""
-        queue = self._queues.get(key_id)
-        if queue is None:
+    async def _drain(self, admits: bool = False) -> None:
+        """Until what is queued now (settlements; admissions too with ``admits``) and what is in flight is sent."""
+        turn = self._next
+        if not any(q.settles or (admits and q.admits) for q in turn.queues.values()):
+            if self._inflight is not None:
+                await asyncio.shield(self._inflight)
             return
-        if queue.sending is not None:
-            waiting = queue.settles or (admits and queue.admits)
-            await asyncio.shield(queue.sending)
-            if not waiting or self._queues.get(key_id) is not queue:
-                return
-        if queue.sending is not None:  # started when the previous call ended: it took what waited
-            await asyncio.shield(queue.sending)
-        elif queue.settles or (admits and queue.admits):
-            await asyncio.shield(self._start(key_id, queue))
+        while turn.sent is None:
+            if self._inflight is None:
+                self._start()
+            else:
+                await asyncio.shield(self._inflight)
+        await asyncio.shield(turn.sent)
 
-    async def _send(self, key_id: str, queue: _Queue) -> None:
-        settles, admits = queue.settles, queue.admits
-        queue.settles, queue.admits = [], []
+    async def _pipeline(self, turn: _Turn) -> None:
         try:
-            await self._call(key_id, settles, admits)
+            await self._send(turn.queues)
         finally:
-            for a in admits:  # only if _call itself broke: no request waits forever
-                if not a.future.done():
-                    a.future.set_exception(LimitsUnavailable("internal error"))
-            queue.sending = None
-            if queue.admits:  # arrived while this call was in flight
-                self._start(key_id, queue)
-            elif queue.settles:
-                if self._timer is None:
-                    self._timer = asyncio.get_running_loop().call_later(SETTLE_DELAY_S, self._flush_settles)
-            elif self._queues.get(key_id) is queue:
-                del self._queues[key_id]
+            for queue in turn.queues.values():  # only if _send itself broke: no request waits forever
+                for a in queue.admits:
+                    if not a.future.done():
+                        a.future.set_exception(LimitsUnavailable("internal error"))
+            self._inflight = None
+            queues = self._next.queues
+            if any(q.admits for q in queues.values()):  # arrived while this pipeline was in flight
+                self._start()
+            elif queues and self._timer is None:
+                self._timer = asyncio.get_running_loop().call_later(SETTLE_DELAY_S, self._flush_settles)
 
-    async def _call(self, key_id: str, settles: list[_Settle], admits: list[_Admit]) -> None:
+    async def _send(self, queues: dict[str, _Queue]) -> None:
+        """One script call per key id, all in one pipelined write; each answers its own admissions."""
+        calls: list[tuple[list[_Admit], int, bytes]] = []
+        for key_id, queue in queues.items():
+            call = await self._command(key_id, queue.settles, queue.admits)
+            if call is not None:
+                calls.append(call)
+        if not calls:
+            return
+        self.calls += len(calls)
+        try:
+            replies = await self._link.run([c[2] for c in calls])
+            missing = [i for i, reply in enumerate(replies) if isinstance(reply, self._no_script)]
+            if missing:  # a new or restarted Redis: load the script, then send those calls again (same pipeline)
+                again = await self._link.run([pack(b"SCRIPT", b"LOAD", BATCH.encode()), *(calls[i][2] for i in missing)])
+                for i, reply in zip(missing, again[1:], strict=True):
+                    replies[i] = reply
+        except Exception as exc:
+            failed = self._fail(exc, dropped=sum(c[1] for c in calls))
+            for admits, _, _ in calls:
+                for a in admits:
+                    if not a.future.done():
+                        a.future.set_exception(LimitsUnavailable(*failed.args))
+            return
+        for (admits, settled, _), reply in zip(calls, replies, strict=True):
+            try:
+                if isinstance(reply, Exception):
+                    raise reply
+                answers = _decode_answers(reply) if admits else []
+            except Exception as exc:  # a script error for this key id only
+                failed = self._fail(exc, dropped=settled)
+                for a in admits:
+                    if not a.future.done():
+                        a.future.set_exception(LimitsUnavailable(*failed.args))
+                continue
+            for a, answer in zip(admits, answers, strict=True):
+                if not a.future.done():  # its request may have gone away meanwhile
+                    a.future.set_result(_decision(a.key, a.now, answer))
+
+    async def _command(self, key_id: str, settles: list[_Settle], admits: list[_Admit]
+                       ) -> tuple[list[_Admit], int, bytes] | None:
+        """The packed EVALSHA for one key id: its settlements (summed per counter), then its admissions in order."""
         prefix = f"vllora:{{{key_id}}}:"
         keys = [prefix + "rpm"]
         index: dict[str, int] = {}
@@ -343,8 +324,9 @@ class RedisLimiter:
             return at
 
         ops: list[tuple[Any, ...]] = []
+        tokens: dict[int, int] = {}  # tpm counter -> correction: what the settlements add, summed (same totals)
+        costs: dict[int, float] = {}  # spend counter -> USD
         for s in settles:
-            spend = 0
             if s.cost:
                 name, seeded = self._spend_name(s.key, s.now)
                 if not seeded:  # settled in a period this process has not admitted in yet (a new day, a restart)
@@ -353,44 +335,43 @@ class RedisLimiter:
                     except Exception as exc:
                         self._fail(exc, dropped=1)
                         name = ""
-                spend = slot(name) if name else 0
-            tpm = slot(f"{prefix}tpm:{int(s.now // WINDOW_S)}") if s.tokens else 0
-            if tpm or spend:
-                ops.append((0, tpm, s.tokens, spend, repr(s.cost)))
+                if name:
+                    at = slot(name)
+                    costs[at] = costs.get(at, 0.0) + s.cost
+            if s.tokens:
+                at = slot(f"{prefix}tpm:{int(s.now // WINDOW_S)}")
+                tokens[at] = tokens.get(at, 0) + s.tokens
+        for at, n in tokens.items():
+            if n:
+                ops.append((0, at, n, 0, "0"))
+        for at, usd in costs.items():
+            ops.append((0, 0, 0, at, repr(usd)))
+        settled = len(settles) if ops else 0
+        windows: dict[int, tuple[int, int]] = {}  # minute window -> its tpm counter and the previous one's
         for a in admits:
             key = a.key
             window, elapsed = tpm_window(a.now)
-            curr = prev = spend = 0
+            curr = prev = 0
             if key.tpm is not None:
-                curr, prev = slot(f"{prefix}tpm:{window}"), slot(f"{prefix}tpm:{window - 1}")
-            if key.budget_usd is not None:
-                spend = slot(self._spend_name(key, a.now)[0])
+                pair = windows.get(window)
+                if pair is None:
+                    pair = windows[window] = (slot(f"{prefix}tpm:{window}"), slot(f"{prefix}tpm:{window - 1}"))
+                curr, prev = pair
+            spend = slot(a.spend) if a.spend else 0
             ops.append((1, int(a.now * 1000), -1 if key.rpm is None else key.rpm, -1 if key.tpm is None else key.tpm,
                         a.est_tokens, -1 if key.budget_usd is None else key.budget_usd, elapsed, curr, prev, spend))
         if not ops:
-            return
-        self.calls += 1
-        try:
-            raw = await self._evalsha(keys, msgspec.json.encode((secrets.token_hex(6) + ":", ops)))
-            answers = _decode_answers(raw) if admits else []
-        except Exception as exc:
-            failed = self._fail(exc, dropped=len(ops) - len(admits))
-            for a in admits:
-                if not a.future.done():
-                    a.future.set_exception(LimitsUnavailable(*failed.args))
-            return
-        for a, answer in zip(admits, answers, strict=True):
-            if not a.future.done():  # its request may have gone away meanwhile
-                a.future.set_result(_decision(a.key, a.now, answer))
-
-
-    async def _evalsha(self, keys: list[str], payload: bytes) -> Any:
-        """EVALSHA straight through the client (its script helper costs more than the call); loads it when missing."""
-        try:
-            return await self.client.execute_command("EVALSHA", self._sha, len(keys), *keys, payload)
-        except self._no_script:  # a new or restarted Redis
-            await self.client.script_load(BATCH)
-            return await self.client.execute_command("EVALSHA", self._sha, len(keys), *keys, payload)
+            return None
+        self._seq += 1
+        payload = msgspec.json.encode((f"{self._member}{self._seq}:", ops))
+        names = tuple(keys)
+        head = self._heads.get(names)
+        if head is None:  # packed once per key id and minute (the tpm windows' names change each minute)
+            if len(self._heads) >= 4096:
+                self._heads.clear()
+            head = self._heads[names] = b"".join(bulk(arg) for arg in (b"EVALSHA", self._sha.encode(),
+                                                                       b"%d" % len(keys), *(k.encode() for k in keys)))
+        return admits, settled, b"*%d\r\n%b%b" % (len(keys) + 4, head, bulk(payload))
 
 
 def _decision(key: KeyRecord, now: float, answer: tuple[int, str, float, float, float, str]) -> Decision:
