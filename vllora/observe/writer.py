@@ -1,5 +1,6 @@
 """``LogWriter``: the request-log observer. ``on_record`` only appends to a bounded queue; a background task
-flushes it in batches through the store's one thread (at least once a second, sooner when a batch is full); a batch's statements are built on the loop in slices of 100 records, so it never stalls requests for long.
+flushes it in batches through the store's one thread (at least once a second, sooner when a batch is full); a
+batch's statements are built on the loop in slices of 100 records, so it never stalls requests for long.
 
 A full queue or a failing database drops records and counts them (``/health``, ``vllora_log_records_dropped``);
 requests never wait for the database. ``aclose`` (shutdown, SIGTERM) flushes what is queued. Retention:
