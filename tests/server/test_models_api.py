@@ -163,3 +163,19 @@ def test_body_over_the_limit_is_413(tmp_path: Path) -> None:
         assert r.json()["error"]["code"] == "request_too_large"
         small = c.post("/v1/chat/completions", content=b"{}", headers={"content-type": "application/json"})
         assert small.status_code == 400
+
+
+def test_answers_by_reference_are_rendered_on_first_ask_and_kept() -> None:
+    from vllora.server.wire import Rendered
+
+    calls: list[str] = []
+
+    def render(key: str, model: dict[str, str]) -> bytes:
+        calls.append(key)
+        return model["id"].encode()
+
+    rendered = Rendered({"a": {"id": "x"}, "b": {"id": "y"}}, render)
+    assert calls == [] and len(rendered) == 2 and list(rendered) == ["a", "b"]
+    assert rendered.get("a") == rendered["a"] == b"x" and calls == ["a"]
+    assert rendered.get("nope") is None and "nope" not in rendered and "b" in rendered
+    assert calls == ["a"]

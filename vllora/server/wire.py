@@ -4,13 +4,16 @@
 combination (the fast path), each model's own encoded bytes for the other filters (status, feature,
 min_context, max_input_price, q: checked per request, the answer joined from precomputed pieces), every
 model by reference, the OpenAI ``/v1/models`` list, and ``/api/providers``. Virtual
-models from the config's ``routes:`` are listed with ``provider: "vllora"``.
+models from the config's ``routes:`` are listed with ``provider: "vllora"``. The answers for one model by
+reference (three shapes for some 6,000 names) and the Anthropic-shaped list are rendered on first ask and then
+kept (``Rendered``): building them all at startup took about a tenth of the ready time.
 """
 
 from __future__ import annotations
 
 import calendar
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from functools import cached_property
 from itertools import product
 from typing import Any
 
@@ -68,6 +71,32 @@ def route_models(catalog: Catalog, settings: Settings) -> list[dict[str, Any]]:
     return [resolved[n] for n in sorted(resolved)]
 
 
+class Rendered(Mapping[str, bytes]):
+    """Bytes answers rendered from their source (one model each) on first ask, then kept."""
+
+    __slots__ = ("_done", "_render", "_sources")
+
+    def __init__(self, sources: Mapping[str, Any], render: Callable[[str, Any], bytes]) -> None:
+        self._sources = sources
+        self._render = render
+        self._done: dict[str, bytes] = {}
+
+    def __getitem__(self, key: str) -> bytes:
+        found = self._done.get(key)
+        if found is None:
+            found = self._done[key] = self._render(key, self._sources[key])
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._sources
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._sources)
+
+    def __len__(self) -> int:
+        return len(self._sources)
+
+
 class CatalogViews:
     def __init__(self, catalog: Catalog, settings: Settings) -> None:
         routes = route_models(catalog, settings)
@@ -89,25 +118,28 @@ class CatalogViews:
             self.by_filter[combo] = b'{"models":[' + b",".join(raw for _, raw, _ in chosen) + b"]}"
             self.models_by_filter[combo] = chosen
 
-        self.by_ref: dict[str, bytes] = {}
-        self.openai_by_ref: dict[str, bytes] = {}
         listing: list[dict[str, Any]] = []
         self._best = {key: order_offerings(catalog.find(key), settings)[0] for key in catalog.index}
-        for key, best in self._best.items():
-            self.by_ref[key] = encode(best)
-            self.openai_by_ref[key] = encode(self._openai(key, best))
+        by_ref: dict[str, Mapping[str, Any]] = dict(self._best)
         for m in catalog.models:
             listing.append(self._openai(f"{m['provider']}/{m['id']}", m))
         bare = sorted({m["id"] for m in catalog.models})
         listing.extend(self._openai(mid, self._best[mid] if mid in self._best else
                                     order_offerings(catalog.find(mid), settings)[0]) for mid in bare)
         for r in routes:
-            self.by_ref[r["id"]] = encode(r)
-            self.openai_by_ref[r["id"]] = encode(self._openai(r["id"], r))
+            by_ref[r["id"]] = r
             listing.append(self._openai(r["id"], r))
         listing.sort(key=lambda e: e["id"])
+        self.by_ref = Rendered(by_ref, lambda key, m: encode(m))
+        self.openai_by_ref = Rendered(by_ref, lambda key, m: encode(self._openai(key, m)))
         self.openai_list = encode({"object": "list", "data": listing})
-        self._anthropic_views(catalog, settings, listing, routes)
+        self._listing = listing
+        self._anthropic_sources: dict[str, Mapping[str, Any]] = {r["id"]: r for r in routes}
+        self._anthropic_sources.update(self._best)
+        for m in catalog.models:
+            self._anthropic_sources.setdefault(f"{m['provider']}/{m['id']}", m)
+        self.anthropic_by_ref = Rendered(self._anthropic_sources,
+                                         lambda key, m: encode({**self._openai(key, m), **self._anthropic(m)}))
         self.providers_payload = encode({"providers": [
             {
                 "id": p["id"], "name": p["name"], "adapter": p["adapter"],
@@ -123,18 +155,13 @@ class CatalogViews:
         self.model_count = len(catalog.models)
         self.route_count = len(routes)
 
-    def _anthropic_views(self, catalog: Catalog, settings: Settings, listing: list[dict[str, Any]],
-                         routes: list[dict[str, Any]]) -> None:
+    @cached_property
+    def anthropic_list(self) -> bytes:
         """The same listing with the fields the anthropic SDK reads (``type``, ``display_name``, ``created_at``)."""
-        models: dict[str, Mapping[str, Any]] = {r["id"]: r for r in routes}
-        models.update(self._best)
-        for m in catalog.models:
-            models.setdefault(f"{m['provider']}/{m['id']}", m)
-        data = [{**e, **self._anthropic(models[e["id"]])} if e["id"] in models else e for e in listing]
-        self.anthropic_list = encode({"object": "list", "data": data, "has_more": False,
-                                      "first_id": data[0]["id"] if data else None,
-                                      "last_id": data[-1]["id"] if data else None})
-        self.anthropic_by_ref = {key: encode({**self._openai(key, m), **self._anthropic(m)}) for key, m in models.items()}
+        models = self._anthropic_sources
+        data = [{**e, **self._anthropic(models[e["id"]])} if e["id"] in models else e for e in self._listing]
+        return encode({"object": "list", "data": data, "has_more": False,
+                       "first_id": data[0]["id"] if data else None, "last_id": data[-1]["id"] if data else None})
 
     @staticmethod
     def _anthropic(m: Mapping[str, Any]) -> dict[str, Any]:
