@@ -187,3 +187,20 @@ def test_stored_responses_belong_to_the_key_that_made_them(gw):
             with pytest.raises(openai.NotFoundError):
                 call()
         assert a.responses.retrieve(mine.id).id == mine.id  # bob's delete did nothing
+
+
+@pytest.mark.parametrize("lean", ["on", "off"])
+def test_rate_headers_on_every_answer_lean_or_through_litestar(upstream, monkeypatch, lean):
+    """The lean routes add the gate's headers to the head they write; Litestar's answers get them through send."""
+    monkeypatch.setenv("VLLORA_LEAN", lean)
+    with Gateway(e2e_settings(upstream.base, api_key=MASTER)) as gateway:
+        key = issue(gateway, rpm=50, tpm=100_000, budget=5, period="month")
+        answers = [chat(gateway, key), chat(gateway, key, {**CHAT, "stream": True}),
+                   chat(gateway, key, {"model": "no-such-model", "messages": []}),  # an error answer (no messages)
+                   httpx.post(f"{gateway.url}/v1/embeddings", json={"model": "text-embedding-3-small", "input": "hi"},
+                              headers={"Authorization": f"Bearer {key}"}, timeout=10)]
+    assert [r.status_code for r in answers][:3] == [200, 200, 400]
+    for i, resp in enumerate(answers):
+        assert resp.headers["x-ratelimit-remaining-requests"] == str(49 - i), (i, resp.text)
+        assert resp.headers.get_list("x-ratelimit-remaining-requests") == [str(49 - i)]  # once, not twice
+        assert "x-vllora-budget-remaining" in resp.headers

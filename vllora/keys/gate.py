@@ -91,6 +91,8 @@ class KeyGate:
         self._mac = hmac.new(pepper, digestmod=hashlib.sha256)
         self.pending: dict[str, Pending] = {}
         self.unavailable = 0
+        # where the app inside takes the response headers to add (``LeanRoutes.headers_slot``); else send is wrapped
+        self._headers_slot: str | None = getattr(app, "headers_slot", None)
 
     # who is calling ---------------------------------------------------------------------------------------
     @staticmethod
@@ -209,6 +211,12 @@ class KeyGate:
         extra = decision.headers()
         if record_ctx is not None:
             self._remember(record_ctx.record.id, Pending(key, est, now))
+
+        slot = self._headers_slot
+        if slot is not None:  # the lean routes add them to the answer they write (no wrapper of send)
+            scope[slot] = extra
+            await self.app(scope, receive, send)
+            return
 
         async def send_with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":

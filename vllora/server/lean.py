@@ -110,6 +110,15 @@ def _headers(response: Response[Any]) -> list[tuple[bytes, bytes]]:
     return [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers.items()]
 
 
+def _with_headers(send: Any, extra: list[tuple[bytes, bytes]]) -> Any:
+    async def sending(message: dict[str, Any]) -> None:
+        if message["type"] == _START:
+            message["headers"] = [*(message.get("headers") or ()), *extra]
+        await send(message)
+
+    return sending
+
+
 async def _disconnected(receive: Any) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
@@ -117,7 +126,10 @@ async def _disconnected(receive: Any) -> None:
 
 class LeanRoutes:
     """``(path -> handler)`` for POST requests served here, ``gets`` for GET requests' common case; everything else
-    goes on to ``app`` (Litestar)."""
+    goes on to ``app`` (Litestar). Headers an outer layer puts in ``scope[headers_slot]`` (the key gate's rate
+    limit headers) are added to whatever answer goes out, here or from Litestar."""
+
+    headers_slot = "vllora.response_headers"
 
     def __init__(self, app: ASGIApp, routes: Mapping[str, Handler], litestar: Any, max_body: int,
                  gets: Mapping[str, FastGet] | None = None) -> None:
@@ -129,6 +141,7 @@ class LeanRoutes:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         handler = None
+        extra: list[tuple[bytes, bytes]] = scope.get(self.headers_slot) or []
         if scope["type"] == "http":
             method = scope["method"]
             if method == "POST":
@@ -136,10 +149,10 @@ class LeanRoutes:
             elif method == "GET" and (fast := self.gets.get(scope["path"])) is not None:
                 answer = fast(LeanRequest(scope, receive, self.litestar, self.max_body))
                 if answer is not None:
-                    await self._write(answer, send)
+                    await self._write(answer, send, extra)
                     return
         if handler is None:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, _with_headers(send, extra) if extra else send)
             return
         try:
             response = await handler(LeanRequest(scope, receive, self.litestar, self.max_body))
@@ -148,30 +161,32 @@ class LeanRoutes:
         except Exception as exc:
             from vllora.server.exceptions import error_for
 
-            await self._write(error_for(scope["method"], scope["path"], exc), send)
+            await self._write(error_for(scope["method"], scope["path"], exc), send, extra)
             return
         if isinstance(response, Stream):
-            await self._stream(response, receive, send)
+            await self._stream(response, receive, send, extra)
         else:
-            await self._write(response, send)
+            await self._write(response, send, extra)
 
     @staticmethod
-    async def _write(response: Response[Any], send: Any) -> None:
+    async def _write(response: Response[Any], send: Any, extra: list[tuple[bytes, bytes]]) -> None:
         content = response.content
         body = content if isinstance(content, bytes) else response.render(content, str(response.media_type))
         headers = _headers(response)
         headers.append((b"content-type", _JSON if response.media_type == "application/json"
                         else _content_type(response.media_type)))
         headers.append((b"content-length", str(len(body)).encode()))
+        headers += extra
         await send({"type": _START, "status": response.status_code or 200, "headers": headers})
         await send({"type": _BODY, "body": body})
         if response.background is not None:
             await response.background()
 
     @staticmethod
-    async def _stream(response: Stream, receive: Any, send: Any) -> None:
+    async def _stream(response: Stream, receive: Any, send: Any, extra: list[tuple[bytes, bytes]]) -> None:
         headers = _headers(response)
         headers.append((b"content-type", _content_type(response.media_type)))
+        headers += extra
         task = asyncio.current_task()
         state = {"sending": True, "left": False}
 
