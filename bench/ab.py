@@ -6,7 +6,8 @@ BODY is one of: chat (default), stream, rjson, rstream (translated /v1/responses
 mstream (/v1/messages), models, modelsgz (the model list, identity or gzip). A TREE is a source tree of vllora
 (``git archive <commit> | tar -x -C DIR``; ``.`` is this one), run on this venv with ``PYTHONPATH``. Slow drifts
 of a busy machine hit every variant alike, so two rows compare better here than across a ``bench/run.py`` run.
-Prints medians of req/s, the main thread's CPU per request, the process's, and wrk's p50/p99. Nothing asserted.
+``--key``: the variants ending in ``#key`` (all of them if none does) are called with an issued key (rpm, tpm, budget) whose counters live in one Redis on
+loopback (Debian's redis-server), as ``bench/run.py``'s "vllora vk" row. Prints medians of req/s, the main thread's CPU per request, the process's, and wrk's p50/p99. Nothing asserted.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from run import free_port  # noqa: E402
+from run import free_port, issue_key, start_redis  # noqa: E402
 
 GROQ = "groq/llama-3.3-70b-versatile"
 HELLO = '"messages":[{"role":"user","content":"Hello"}]'
@@ -44,11 +45,11 @@ BODIES: dict[str, tuple[str, str | None, dict[str, str]]] = {  # name: path, bod
 }
 
 
-def lua(body: str | None, headers: dict[str, str]) -> str:
+def lua(body: str | None, headers: dict[str, str], token: str) -> str:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         if body is not None:
             f.write(f"wrk.method='POST'\nwrk.body='{body}'\nwrk.headers['Content-Type']='application/json'\n")
-        for k, v in {"Authorization": "Bearer k", **headers}.items():
+        for k, v in {"Authorization": f"Bearer {token}", **headers}.items():
             f.write(f"wrk.headers['{k}']='{v}'\n")
     return f.name
 
@@ -72,7 +73,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--secs", type=int, default=2)
     parser.add_argument("--conns", type=int, default=32)
+    parser.add_argument("--key", action="store_true", help="an issued key with limits, counters in Redis")
     args = parser.parse_args()
+    with contextlib.ExitStack() as stack:
+        redis_url = start_redis(stack) if args.key else None
+        if args.key and redis_url is None:
+            sys.exit("--key needs redis-server")
+        measure(args, redis_url)
+
+
+def measure(args: argparse.Namespace, redis_url: str | None) -> None:
     base = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     py = sys.executable
     up = free_port()
@@ -80,19 +90,25 @@ def main() -> None:
                               start_new_session=True)]
     servers: list[tuple[str, int, int, str, str]] = []  # variant, port, pid, lua script, path
     try:
+        keyed = [v for v in args.variants if v.endswith("#key")] or args.variants
         for variant in args.variants:
-            spec, _, body = variant.partition("@")
+            spec, _, body = variant.removesuffix("#key").partition("@")
             tree, *pairs = spec.split(",")
             port = free_port()
             env = {**base, "OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": f"http://127.0.0.1:{up}/v1",
                    "GROQ_API_KEY": "sk-bench", "GROQ_BASE_URL": f"http://127.0.0.1:{up}/v1", "VLLORA_API_KEY": "k",
                    "VLLORA_DATA_DIR": tempfile.mkdtemp(prefix="vllora-ab-"), "PYTHONPATH": str(Path(tree).resolve()),
                    **dict(p.split("=", 1) for p in pairs)}
+            token = "k"
+            if redis_url is not None:
+                env["VLLORA_REDIS_URL"] = redis_url  # every variant alike; the key only where asked
+            if redis_url is not None and variant in keyed:
+                token = issue_key({**env, "PYTHONPATH": env["PYTHONPATH"]})
             proc = subprocess.Popen([py, "-m", "vllora", "serve", "--port", str(port), "--log-level", "info"], env=env,
                                     cwd=tree, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
             procs.append(proc)
             path, payload, headers = BODIES[body or "chat"]
-            servers.append((variant, port, proc.pid, lua(payload, headers), path))
+            servers.append((variant, port, proc.pid, lua(payload, headers, token), path))
         for _, port, _, _, _ in servers:
             for _ in range(1200):
                 try:
