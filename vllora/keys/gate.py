@@ -41,6 +41,7 @@ from vllora.keys.redis_limits import LimitsUnavailable
 from vllora.keys.tokens import looks_like_key
 from vllora.observe.context import SCOPE_KEY
 from vllora.server.deadline import within
+from vllora.server.lean import with_headers
 
 log = logging.getLogger("vllora.keys")
 ASGIApp = Any
@@ -216,14 +217,8 @@ class KeyGate:
         if slot is not None:  # the lean routes add them to the answer they write (no wrapper of send)
             scope[slot] = extra
             await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*(message.get("headers") or ()), *extra]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+        else:
+            await self.app(scope, receive, with_headers(send, extra))
 
     async def _admit(self, key: repo.KeyRecord, est: int, now: float) -> Decision:
         limiter: Limiter = self.state.limiter

@@ -110,7 +110,9 @@ def _headers(response: Response[Any]) -> list[tuple[bytes, bytes]]:
     return [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers.items()]
 
 
-def _with_headers(send: Any, extra: list[tuple[bytes, bytes]]) -> Any:
+def with_headers(send: Any, extra: list[tuple[bytes, bytes]]) -> Any:
+    """``send`` adding ``extra`` to the response's head (for answers this module does not write itself)."""
+
     async def sending(message: dict[str, Any]) -> None:
         if message["type"] == _START:
             message["headers"] = [*(message.get("headers") or ()), *extra]
@@ -152,7 +154,7 @@ class LeanRoutes:
                     await self._write(answer, send, extra)
                     return
         if handler is None:
-            await self.app(scope, receive, _with_headers(send, extra) if extra else send)
+            await self.app(scope, receive, with_headers(send, extra) if extra else send)
             return
         try:
             response = await handler(LeanRequest(scope, receive, self.litestar, self.max_body))
