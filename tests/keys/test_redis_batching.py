@@ -15,14 +15,6 @@ from vllora.keys.gate import KeyGate
 from vllora.keys.redis_limits import SETTLE_DELAY_S, LimitsUnavailable, RedisLimiter
 
 
-@pytest.fixture
-async def lim(redis_url):
-    limiter = RedisLimiter(redis_url, no_spend)
-    await limiter.client.flushdb()
-    yield limiter
-    await limiter.aclose()
-
-
 async def script_calls(limiter: RedisLimiter) -> int:
     stats = await limiter.client.info("commandstats")
     return int(stats.get("cmdstat_evalsha", {}).get("calls", 0))

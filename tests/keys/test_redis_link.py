@@ -16,14 +16,6 @@ from tests.services import redis_server
 from vllora.keys.redis_limits import LimitsUnavailable, RedisLimiter
 
 
-@pytest.fixture
-async def lim(redis_url):
-    limiter = RedisLimiter(redis_url, no_spend)
-    await limiter.client.flushdb()
-    yield limiter
-    await limiter.aclose()
-
-
 def count_pipelines(lim: RedisLimiter) -> list[int]:
     """Wraps the link: one entry per pipeline, the number of commands it carried."""
     sizes: list[int] = []
