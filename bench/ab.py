@@ -15,43 +15,26 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import re
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
-
-import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from run import free_port, issue_key, start_redis  # noqa: E402
+from run import CHAT, MESSAGES, RESPONSES, STREAM, free_port, issue_key, process, start_redis, wrk  # noqa: E402
 
-GROQ = "groq/llama-3.3-70b-versatile"
-HELLO = '"messages":[{"role":"user","content":"Hello"}]'
-BODIES: dict[str, tuple[str, str | None, dict[str, str]]] = {  # name: path, body, extra headers
-    "chat": ("/v1/chat/completions", '{"model":"gpt-4o",' + HELLO + "}", {}),
-    "stream": ("/v1/chat/completions", '{"model":"gpt-4o","stream":true,' + HELLO + "}", {}),
-    "rjson": ("/v1/responses", '{"model":"' + GROQ + '","input":"Hello"}', {}),
-    "rstream": ("/v1/responses", '{"model":"' + GROQ + '","stream":true,"input":"Hello"}', {}),
-    "rnstream": ("/v1/responses", '{"model":"gpt-4o","stream":true,"input":"Hello"}', {}),
-    "mjson": ("/v1/messages", '{"model":"gpt-4o","max_tokens":64,' + HELLO + "}", {}),
-    "mstream": ("/v1/messages", '{"model":"gpt-4o","max_tokens":64,"stream":true,' + HELLO + "}", {}),
+BODIES: dict[str, tuple[str, str | None, dict[str, str]]] = {  # name: path, body, extra headers (bench/run.py's)
+    "chat": ("/v1/chat/completions", CHAT, {}),
+    "stream": ("/v1/chat/completions", STREAM, {}),
+    "rjson": ("/v1/responses", RESPONSES["responses JSON translated"], {}),
+    "rstream": ("/v1/responses", RESPONSES["responses stream translated"], {}),
+    "rnstream": ("/v1/responses", RESPONSES["responses stream native"], {}),
+    "mjson": ("/v1/messages", MESSAGES["msgs JSON"], {}),
+    "mstream": ("/v1/messages", MESSAGES["msgs stream"], {}),
     "models": ("/api/models?capability=chat", None, {}),
     "modelsgz": ("/api/models?capability=chat", None, {"Accept-Encoding": "gzip"}),
 }
-
-
-def lua(body: str | None, headers: dict[str, str], token: str) -> str:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        if body is not None:
-            f.write(f"wrk.method='POST'\nwrk.body='{body}'\nwrk.headers['Content-Type']='application/json'\n")
-        for k, v in {"Authorization": f"Bearer {token}", **headers}.items():
-            f.write(f"wrk.headers['{k}']='{v}'\n")
-    return f.name
 
 
 def threads_cpu(pid: int) -> dict[str, int]:
@@ -60,11 +43,6 @@ def threads_cpu(pid: int) -> dict[str, int]:
         fields = (t / "stat").read_text().rsplit(")", 1)[1].split()
         out[t.name] = int(fields[11]) + int(fields[12])
     return out
-
-
-def ms(out: str, label: str) -> float:
-    m = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", out)
-    return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)] if m else float("nan")
 
 
 def main() -> None:
@@ -86,10 +64,10 @@ def measure(args: argparse.Namespace, redis_url: str | None) -> None:
     base = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     py = sys.executable
     up = free_port()
-    procs = [subprocess.Popen([py, str(ROOT / "bench" / "fake_upstream.py"), "--port", str(up)], env=base,
-                              start_new_session=True)]
-    servers: list[tuple[str, int, int, str, str]] = []  # variant, port, pid, lua script, path
-    try:
+    servers: list[tuple[str, int, str, str | None, dict[str, str]]] = []  # variant, pid, url, body, headers
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(process([py, str(ROOT / "bench" / "fake_upstream.py"), "--port", str(up)], base,
+                                    f"http://127.0.0.1:{up}/health"))
         keyed = [v for v in args.variants if v.endswith("#key")] or args.variants
         for variant in args.variants:
             spec, _, body = variant.removesuffix("#key").partition("@")
@@ -103,48 +81,30 @@ def measure(args: argparse.Namespace, redis_url: str | None) -> None:
             if redis_url is not None:
                 env["VLLORA_REDIS_URL"] = redis_url  # every variant alike; the key only where asked
             if redis_url is not None and variant in keyed:
-                token = issue_key({**env, "PYTHONPATH": env["PYTHONPATH"]})
-            proc = subprocess.Popen([py, "-m", "vllora", "serve", "--port", str(port), "--log-level", "info"], env=env,
-                                    cwd=tree, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-            procs.append(proc)
+                token = issue_key(env)
+            proc, _ = stack.enter_context(process([py, "-m", "vllora", "serve", "--port", str(port), "--log-level",
+                                                   "info"], env, f"http://127.0.0.1:{port}/health", cwd=Path(tree)))
             path, payload, headers = BODIES[body or "chat"]
-            servers.append((variant, port, proc.pid, lua(payload, headers, token), path))
-        for _, port, _, _, _ in servers:
-            for _ in range(1200):
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/health").status_code < 500:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.05)
-        threads = ["-t2" if args.conns > 1 else "-t1", f"-c{args.conns}"]
-        for _, port, _, script, path in servers:  # warm up
-            subprocess.run(["wrk", *threads, "-d1s", "-s", script, f"http://127.0.0.1:{port}{path}"], capture_output=True)
+            servers.append((variant, proc.pid, f"http://127.0.0.1:{port}{path}", payload,
+                            {"Authorization": f"Bearer {token}", **headers}))
+        for _, _, url, payload, headers in servers:  # warm up
+            wrk(url, payload, args.conns, 1, headers)
         rows: dict[str, list[tuple[float, float, float, float, float]]] = {s[0]: [] for s in servers}
         tick = os.sysconf("SC_CLK_TCK")
         for r in range(args.rounds):
-            for variant, port, pid, script, path in (servers if r % 2 == 0 else servers[::-1]):
+            for variant, pid, url, payload, headers in (servers if r % 2 == 0 else servers[::-1]):
                 before = threads_cpu(pid)
-                out = subprocess.run(["wrk", *threads, f"-d{args.secs}s", "--latency", "-s", script,
-                                      f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True).stdout
+                rps, p50, p99, served = wrk(url, payload, args.conns, args.secs, headers)
                 after = threads_cpu(pid)
-                served = re.search(r"(\d+) requests in", out)
-                rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
-                if not served or not rps:
+                if not served:
                     continue
-                n = int(served.group(1))
                 main_cpu = after[str(pid)] - before.get(str(pid), 0)
                 total = sum(after.values()) - sum(before.get(k, 0) for k in after)
-                rows[variant].append((float(rps.group(1)), main_cpu / tick / n * 1e6, total / tick / n * 1e6,
-                                      ms(out, "50%"), ms(out, "99%")))
-        for variant, got in rows.items():
-            med = [statistics.median(r[i] for r in got) for i in range(5)] if got else [float("nan")] * 5
-            print(f"{variant:40} {med[0]:8.0f} req/s  main {med[1]:6.1f} us  process {med[2]:6.1f} us  "
-                  f"p50 {med[3]:.2f} p99 {med[4]:.2f} ms  (n={len(got)})")
-    finally:
-        for proc in procs:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
+                rows[variant].append((rps, main_cpu / tick / served * 1e6, total / tick / served * 1e6, p50, p99))
+    for variant, got in rows.items():
+        med = [statistics.median(r[i] for r in got) for i in range(5)] if got else [float("nan")] * 5
+        print(f"{variant:40} {med[0]:8.0f} req/s  main {med[1]:6.1f} us  process {med[2]:6.1f} us  "
+              f"p50 {med[3]:.2f} p99 {med[4]:.2f} ms  (n={len(got)})")
 
 
 if __name__ == "__main__":
