@@ -79,3 +79,49 @@ def test_request_line_and_headers_over_64_kb_get_431(upstream: FakeUpstream) -> 
         post = (b"POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
                 b"connection: close\r\ncontent-length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
         assert _send_and_read(gw.port, post).startswith(b"HTTP/1.1 404 ")
+
+
+class QuickKeepAlive(HeaderDeadlineProtocol):
+    header_timeout_s = 1.5
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.timeout_keep_alive = 0.4
+
+
+def _closed_within(s: socket.socket, seconds: float) -> float | None:
+    """Seconds until the server closes ``s`` (None if it stays open that long)."""
+    start = time.monotonic()
+    s.settimeout(seconds)
+    try:
+        while True:
+            if s.recv(65536) == b"":
+                return time.monotonic() - start
+    except TimeoutError:
+        return None
+    except OSError:
+        return time.monotonic() - start
+
+
+def test_idle_keep_alive_and_stalled_second_request_are_closed_on_time(upstream: FakeUpstream) -> None:
+    """Both deadlines hold on a kept-alive connection: silence after a response ends it after the keep-alive
+    timeout; a next request whose headers began but never end is cut at the header deadline; requests that keep
+    coming on time are never cut, however many there are."""
+    get = b"GET /health HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n"
+    with Gateway(e2e_settings(upstream.base), http=QuickKeepAlive) as gw:
+        with socket.create_connection(("127.0.0.1", gw.port), timeout=5) as s:
+            for _ in range(8):  # 8 x 0.25 s: longer than both timeouts, each gap shorter than keep-alive
+                s.sendall(get)
+                assert s.recv(65536).startswith(b"HTTP/1.1 200 ")
+                time.sleep(0.25)
+            s.sendall(get)
+            assert s.recv(65536).startswith(b"HTTP/1.1 200 ")
+            took = _closed_within(s, 3)
+            assert took is not None and 0.3 < took < 1.0, took  # keep-alive: 0.4 s
+
+        with socket.create_connection(("127.0.0.1", gw.port), timeout=5) as s:
+            s.sendall(get)
+            assert s.recv(65536).startswith(b"HTTP/1.1 200 ")
+            s.sendall(b"GET /health HTTP/1.1\r\n")  # within keep-alive, then never finished
+            took = _closed_within(s, 4)
+            assert took is not None and 1.2 < took < 2.2, took  # the header deadline: 1.5 s from the response
