@@ -90,6 +90,10 @@ class Server:
             await asyncio.get_running_loop().run_in_executor(None, self.first_chunk.wait, 5)
             await send({"type": "http.response.body", "body": b"data: 1\n\n", "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
+        elif path.startswith("/inject-"):  # a header name or value that would split the head
+            bad = (b"x-a", b"1\r\nset-cookie: evil=1") if path == "/inject-value" else (b"x-a\r\nset-cookie", b"1")
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2"), bad]})
+            await send({"type": "http.response.body", "body": b"ok"})
         elif path == "/broken":
             await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"10")]})
             raise RuntimeError("the app fails after starting the response")
@@ -239,3 +243,13 @@ def test_a_stream_whose_first_chunk_is_not_ready_shows_its_headers_at_once(serve
     assert seen.endswith(b"\r\n\r\n9\r\ndata: 1\n\n\r\n0\r\n\r\n")
     time.sleep(0.05)
     assert b"".join(server.writes) == seen and server.writes[0] == seen[:len(server.writes[0])]
+
+
+@pytest.mark.parametrize("path", ["/inject-value", "/inject-name"])
+def test_a_header_that_would_split_the_head_is_refused(server: Server, path: str) -> None:
+    """uvicorn's header checks hold: nothing of the bad header (or the response) reaches the client."""
+    reply = exchange(server, get(path, extra=CLOSE))
+    assert b"set-cookie" not in reply and b"evil" not in reply
+    assert reply == b"" or reply.startswith(b"HTTP/1.1 500 ")
+    reply = exchange(server, get("/json", extra=CLOSE))  # and the server goes on
+    assert reply.endswith(BODY)
