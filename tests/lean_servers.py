@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 from vllora.providers.base import UpstreamRequest
@@ -108,14 +109,20 @@ async def send(client: LeanUpstream, url: str, timeout_s: float = 5) -> Any:
     return await client.send(post(url), timeout_s=timeout_s, connect_timeout_s=5)
 
 
+@contextlib.asynccontextmanager
+async def lean_client(**client_args: Any) -> AsyncIterator[LeanUpstream]:
+    """A ``LeanUpstream`` closed when the block ends, however it ends (assert on the server after it)."""
+    client = LeanUpstream(**client_args)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
 def exchange(run: Callable[[Coroutine[Any, Any, Any]], Any], handler: Handler, **client_args: Any) -> Any:
     async def main() -> Any:
-        async with Server(handler) as srv:
-            client = LeanUpstream(**client_args)
-            try:
-                return await send(client, srv.base + "/v1/chat/completions")
-            finally:
-                await client.aclose()
+        async with Server(handler) as srv, lean_client(**client_args) as client:
+            return await send(client, srv.base + "/v1/chat/completions")
     return run(main())
 
 

@@ -13,10 +13,9 @@ from typing import Any
 
 import pytest
 
-from tests.lean_servers import Server, answer, exchange, post, reply, runner, send
+from tests.lean_servers import Server, answer, exchange, lean_client, post, reply, runner, send
 from vllora.errors import UpstreamProtocolError, UpstreamTimeout, UpstreamUnreachable
 from vllora.providers.base import UpstreamRequest
-from vllora.routing.lean_http import LeanUpstream
 
 
 @pytest.fixture(params=["asyncio", "uvloop"])
@@ -30,12 +29,9 @@ def run(request: pytest.FixtureRequest) -> Callable[[Coroutine[Any, Any, Any]], 
 def test_content_length_reply_and_the_exact_request_bytes(run: Any) -> None:
     async def main() -> None:
         async with Server(answer(reply(b'{"ok":true}', extra=b"X-Dup: a\r\nx-dup: b\r\n"))) as srv:
-            client = LeanUpstream()
-            try:
+            async with lean_client() as client:
                 url = srv.base + "/v1/models/a%2Fb:generate?alt=sse&x=%20"
                 resp = await send(client, url)
-            finally:
-                await client.aclose()
             assert resp.status == 200 and resp.body == b'{"ok":true}'
             assert resp.headers["content-type"] == "application/json" and resp.headers["x-dup"] == "a, b"
             port = srv.base.rsplit(":", 1)[1]
@@ -84,12 +80,9 @@ def test_informational_replies_are_skipped(run: Any) -> None:
 def test_bodyless_statuses_complete_and_keep_the_connection(run: Any, status: bytes) -> None:
     async def main() -> None:
         async with Server(answer(b"HTTP/1.1 " + status + b"\r\nx-a: 1\r\n\r\n")) as srv:
-            client = LeanUpstream()
-            try:
+            async with lean_client() as client:
                 first = await send(client, srv.base + "/a")
                 second = await send(client, srv.base + "/b")
-            finally:
-                await client.aclose()
             assert first.status == second.status == int(status[:3]) and first.body == b""
             assert srv.connections == 1
     run(main())
@@ -101,12 +94,9 @@ def test_bodyless_statuses_complete_and_keep_the_connection(run: Any, status: by
 def test_keep_alive_uses_one_connection_for_sequential_requests(run: Any) -> None:
     async def main() -> None:
         async with Server(answer(reply(b"{}"))) as srv:
-            client = LeanUpstream()
-            try:
+            async with lean_client() as client:
                 for _ in range(20):
                     assert (await send(client, srv.base + "/v1/x")).status == 200
-            finally:
-                await client.aclose()
             assert srv.connections == 1 and len(srv.requests) == 20
     run(main())
 
@@ -114,12 +104,9 @@ def test_keep_alive_uses_one_connection_for_sequential_requests(run: Any) -> Non
 def test_connection_close_is_honoured(run: Any) -> None:
     async def main() -> None:
         async with Server(answer(reply(b"{}", extra=b"connection: close\r\n"))) as srv:
-            client = LeanUpstream()
-            try:
+            async with lean_client() as client:
                 for _ in range(3):
                     await send(client, srv.base + "/v1/x")
-            finally:
-                await client.aclose()
             assert srv.connections == 3
     run(main())
 
@@ -133,11 +120,8 @@ def test_pool_limit_bounds_open_connections(run: Any) -> None:
 
     async def main() -> None:
         async with Server(slow) as srv:
-            client = LeanUpstream(pool_size=2)
-            try:
+            async with lean_client(pool_size=2) as client:
                 results = await asyncio.gather(*[send(client, srv.base + "/v1/x") for _ in range(6)])
-            finally:
-                await client.aclose()
             assert [r.status for r in results] == [200] * 6
             assert srv.most_open == 2 and srv.connections == 2
     run(main())
@@ -149,30 +133,23 @@ def test_pool_wait_is_bounded_by_the_connect_timeout(run: Any) -> None:
         await asyncio.sleep(5)
 
     async def main() -> None:
-        async with Server(never) as srv:
-            client = LeanUpstream(pool_size=1)
-            try:
-                busy = asyncio.ensure_future(send(client, srv.base + "/a"))
-                await asyncio.sleep(0.05)
-                with pytest.raises(UpstreamTimeout, match="no free connection"):
-                    await client.send(post(srv.base + "/b"), timeout_s=5, connect_timeout_s=0.1)
-                busy.cancel()
-            finally:
-                await client.aclose()
+        async with Server(never) as srv, lean_client(pool_size=1) as client:
+            busy = asyncio.ensure_future(send(client, srv.base + "/a"))
+            await asyncio.sleep(0.05)
+            with pytest.raises(UpstreamTimeout, match="no free connection"):
+                await client.send(post(srv.base + "/b"), timeout_s=5, connect_timeout_s=0.1)
+            busy.cancel()
     run(main())
 
 
 def test_idle_connections_are_closed_after_the_idle_timeout(run: Any) -> None:
     async def main() -> None:
         async with Server(answer(reply(b"{}"))) as srv:
-            client = LeanUpstream(idle_timeout_s=0.1)
-            try:
+            async with lean_client(idle_timeout_s=0.1) as client:
                 await send(client, srv.base + "/a")
                 await asyncio.sleep(0.4)
                 assert srv.closed_by_client == 1 and srv.open == 0
                 await send(client, srv.base + "/b")
-            finally:
-                await client.aclose()
             assert srv.connections == 2
     run(main())
 
@@ -186,12 +163,9 @@ def test_a_stale_pooled_connection_is_retried_once_on_a_new_one(run: Any) -> Non
 
     async def main() -> None:
         async with Server(handler) as srv:
-            client = LeanUpstream()
-            try:
+            async with lean_client() as client:
                 await send(client, srv.base + "/a")
                 resp = await send(client, srv.base + "/b")
-            finally:
-                await client.aclose()
             assert resp.body == b'{"n":1}' and srv.connections == 2
             assert [r.split(b" ")[1] for r in srv.requests] == [b"/a", b"/b", b"/b"]
     run(main())
@@ -208,13 +182,10 @@ def test_never_resent_once_a_byte_of_the_reply_arrived(run: Any) -> None:
 
     async def main() -> None:
         async with Server(handler) as srv:
-            client = LeanUpstream()
-            try:
+            async with lean_client() as client:
                 await send(client, srv.base + "/a")
                 with pytest.raises(UpstreamProtocolError, match=r"127.0.0.1"):
                     await send(client, srv.base + "/b")
-            finally:
-                await client.aclose()
             assert len(srv.requests) == 2 and srv.connections == 1
     run(main())
 
@@ -225,12 +196,9 @@ def test_a_new_connection_closed_before_replying_is_unreachable_not_retried(run:
 
     async def main() -> None:
         async with Server(hang_up) as srv:
-            client = LeanUpstream()
-            try:
+            async with lean_client() as client:
                 with pytest.raises(UpstreamUnreachable, match=r"cannot reach 127.0.0.1"):
                     await send(client, srv.base + "/a")
-            finally:
-                await client.aclose()
             assert srv.connections == 1
     run(main())
 
@@ -259,12 +227,9 @@ def test_connection_refused_is_unreachable(run: Any) -> None:
         port = server.sockets[0].getsockname()[1]
         server.close()
         await server.wait_closed()
-        client = LeanUpstream()
-        try:
+        async with lean_client() as client:
             with pytest.raises(UpstreamUnreachable, match=f"cannot reach 127.0.0.1:{port} \\(ConnectionRefusedError\\)"):
                 await send(client, f"http://127.0.0.1:{port}/v1/x")
-        finally:
-            await client.aclose()
     run(main())
 
 
@@ -277,13 +242,9 @@ def test_a_slow_json_reply_times_out_on_the_total(run: Any) -> None:
             writer.write(b"x")
 
     async def main() -> None:
-        async with Server(trickle) as srv:
-            client = LeanUpstream()
-            try:
-                with pytest.raises(UpstreamTimeout, match=r"127.0.0.1.*did not answer in time"):
-                    await send(client, srv.base + "/a", timeout_s=0.2)
-            finally:
-                await client.aclose()
+        async with Server(trickle) as srv, lean_client() as client:
+            with pytest.raises(UpstreamTimeout, match=r"127.0.0.1.*did not answer in time"):
+                await send(client, srv.base + "/a", timeout_s=0.2)
     run(main())
 
 
@@ -308,28 +269,21 @@ def test_cancelled_request_drops_its_connection(run: Any) -> None:
         await srv.next(reader)  # returns when the client closes
 
     async def main() -> None:
-        async with Server(never) as srv:
-            client = LeanUpstream()
-            try:
-                task = asyncio.ensure_future(send(client, srv.base + "/a"))
-                await asyncio.sleep(0.05)
-                task.cancel()
-                with pytest.raises(asyncio.CancelledError):
-                    await task
-                await asyncio.sleep(0.05)
-                assert srv.closed_by_client == 1
-            finally:
-                await client.aclose()
+        async with Server(never) as srv, lean_client() as client:
+            task = asyncio.ensure_future(send(client, srv.base + "/a"))
+            await asyncio.sleep(0.05)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            await asyncio.sleep(0.05)
+            assert srv.closed_by_client == 1
 
 
 def test_a_reply_to_head_has_no_body(run: Any) -> None:
     async def main() -> None:
         async with Server(answer(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n")) as srv:
-            client = LeanUpstream()
-            try:
+            async with lean_client() as client:
                 resp = await client.send(UpstreamRequest("HEAD", srv.base + "/h", {}), timeout_s=5, connect_timeout_s=5)
-            finally:
-                await client.aclose()
             assert (resp.status, resp.headers["content-length"], resp.body) == (200, "10", b"")
             assert srv.requests[0].startswith(b"HEAD /h HTTP/1.1\r\n") and b"content-length" not in srv.requests[0].lower()
     run(main())
@@ -340,12 +294,9 @@ def test_a_large_body_arrives_whole(run: Any) -> None:
 
     async def main() -> None:
         async with Server(answer(reply(b"{}"))) as srv:
-            client = LeanUpstream()
-            try:
+            async with lean_client() as client:
                 await client.send(post(srv.base + "/big", body), timeout_s=5, connect_timeout_s=5)
                 await client.send(post(srv.base + "/small"), timeout_s=5, connect_timeout_s=5)
-            finally:
-                await client.aclose()
             assert srv.requests[0].endswith(b"\r\n\r\n" + body) and srv.requests[1].endswith(b'{"a":1}')
             assert srv.connections == 1
     run(main())
@@ -353,13 +304,10 @@ def test_a_large_body_arrives_whole(run: Any) -> None:
 
 def test_requests_that_cannot_be_sent(run: Any) -> None:
     async def main() -> None:
-        client = LeanUpstream()
-        try:
+        async with lean_client() as client:
             with pytest.raises(UpstreamUnreachable, match=r"cannot reach example\.invalid \(not an http"):
                 await send(client, "ftp://user:secret@example.invalid/x")
             with pytest.raises(ValueError, match="line break"):
                 await client.send(UpstreamRequest("POST", "http://127.0.0.1:9/x", {"x-a": "1\r\nx-b: 2"}, b""),
                                   timeout_s=1, connect_timeout_s=1)
-        finally:
-            await client.aclose()
     run(main())

@@ -16,10 +16,21 @@ from typing import Any
 
 import pytest
 
-from tests.lean_servers import SSE_HEAD, Server, answer, paced, post, read_stream, reply, runner, send, sse_chunk
+from tests.lean_servers import (
+    SSE_HEAD,
+    Server,
+    answer,
+    lean_client,
+    paced,
+    post,
+    read_stream,
+    reply,
+    runner,
+    send,
+    sse_chunk,
+)
 from vllora.errors import UpstreamProtocolError, UpstreamTimeout, UpstreamUnreachable
 from vllora.routing import lean_conn
-from vllora.routing.lean_http import LeanUpstream
 
 
 @pytest.fixture(params=["asyncio", "uvloop"])
@@ -32,12 +43,9 @@ def test_stream_yields_each_read_and_releases_the_connection_when_read_to_the_en
 
     async def main() -> None:
         async with Server(paced(frames, 0.02)) as srv:
-            client = LeanUpstream()
-            try:
+            async with lean_client() as client:
                 assert await read_stream(client, srv.base + "/s") == frames  # one item per socket read
                 assert await read_stream(client, srv.base + "/s") == frames
-            finally:
-                await client.aclose()
             assert srv.connections == 1
     run(main())
 
@@ -45,33 +53,24 @@ def test_stream_yields_each_read_and_releases_the_connection_when_read_to_the_en
 def test_stream_left_early_closes_its_connection(run: Any) -> None:
     async def main() -> None:
         async with Server(paced([b"data: 1\n\n"] * 50, 0.01)) as srv:
-            client = LeanUpstream()
-            try:
+            async with lean_client() as client:
                 assert len(await read_stream(client, srv.base + "/s", limit=2)) == 2
                 await asyncio.sleep(0.1)
                 assert srv.open == 0  # the server saw the connection go
                 assert len(await read_stream(client, srv.base + "/s", limit=1)) == 1
-            finally:
-                await client.aclose()
             assert srv.connections == 2
     run(main())
 
 
 def test_stream_gap_timeout_counts_the_wait_between_chunks_not_the_total(run: Any) -> None:
     async def main() -> None:
-        async with Server(paced([b"data: x\n\n"] * 6, 0.1)) as srv:  # 0.6 s in all, 0.1 s gaps
-            client = LeanUpstream()
-            try:
-                assert len(await read_stream(client, srv.base + "/s", timeout_s=0.35)) == 6
-            finally:
-                await client.aclose()
-        async with Server(paced([b"data: x\n\n"], 0.0, then_wait=2.0)) as srv:  # then silence
-            client = LeanUpstream()
-            try:
-                with pytest.raises(UpstreamTimeout, match=r"127.0.0.1.*did not answer in time"):
-                    await read_stream(client, srv.base + "/s", timeout_s=0.2)
-            finally:
-                await client.aclose()
+        # 0.6 s in all, 0.1 s gaps
+        async with Server(paced([b"data: x\n\n"] * 6, 0.1)) as srv, lean_client() as client:
+            assert len(await read_stream(client, srv.base + "/s", timeout_s=0.35)) == 6
+        # then silence
+        async with Server(paced([b"data: x\n\n"], 0.0, then_wait=2.0)) as srv, lean_client() as client:
+            with pytest.raises(UpstreamTimeout, match=r"127.0.0.1.*did not answer in time"):
+                await read_stream(client, srv.base + "/s", timeout_s=0.2)
     run(main())
 
 
@@ -81,32 +80,20 @@ def test_stream_headers_that_never_come_time_out(run: Any) -> None:
         await asyncio.sleep(2)
 
     async def main() -> None:
-        async with Server(silent) as srv:
-            client = LeanUpstream()
-            try:
-                with pytest.raises(UpstreamTimeout):
-                    await read_stream(client, srv.base + "/s", timeout_s=0.2)
-            finally:
-                await client.aclose()
+        async with Server(silent) as srv, lean_client() as client:
+            with pytest.raises(UpstreamTimeout):
+                await read_stream(client, srv.base + "/s", timeout_s=0.2)
     run(main())
 
 
 def test_stream_invalid_status_and_error_body(run: Any) -> None:
     async def main() -> None:
-        async with Server(answer(reply(b"{}", status=b"999 Odd"))) as srv:
-            client = LeanUpstream()
-            try:
-                with pytest.raises(UpstreamProtocolError, match="invalid HTTP status 999"):
-                    await read_stream(client, srv.base + "/s")
-            finally:
-                await client.aclose()
-        async with Server(answer(reply(b'{"error":"no"}', status=b"429 Too Many"))) as srv:
-            client = LeanUpstream()
-            try:
-                async with client.stream(post(srv.base + "/s"), timeout_s=5, connect_timeout_s=5) as s:
-                    assert (s.status, await s.read_all()) == (429, b'{"error":"no"}')
-            finally:
-                await client.aclose()
+        async with Server(answer(reply(b"{}", status=b"999 Odd"))) as srv, lean_client() as client:
+            with pytest.raises(UpstreamProtocolError, match="invalid HTTP status 999"):
+                await read_stream(client, srv.base + "/s")
+        async with (Server(answer(reply(b'{"error":"no"}', status=b"429 Too Many"))) as srv, lean_client() as client,
+                    client.stream(post(srv.base + "/s"), timeout_s=5, connect_timeout_s=5) as s):
+            assert (s.status, await s.read_all()) == (429, b'{"error":"no"}')
     run(main())
 
 
@@ -126,11 +113,8 @@ def test_gzip_stream_is_decoded_as_it_arrives(run: Any) -> None:
 
     async def main() -> None:
         async with Server(handler) as srv:
-            client = LeanUpstream()
-            try:
+            async with lean_client() as client:
                 got = await read_stream(client, srv.base + "/s")
-            finally:
-                await client.aclose()
             assert got[:3] == [b"data: 0\n\n", b"data: 1\n\n", b"data: 2\n\n"] and b"".join(got[3:]) == b""
     run(main())
 
@@ -148,17 +132,13 @@ def test_stream_buffering_is_bounded_when_the_consumer_lags(run: Any) -> None:
         await writer.drain()
 
     async def main() -> None:
-        async with Server(flood) as srv:
-            client = LeanUpstream()
-            try:
-                async with client.stream(post(srv.base + "/s"), timeout_s=5, connect_timeout_s=5) as s:
-                    await asyncio.sleep(0.3)  # not reading
-                    assert isinstance(s.chunks, lean_conn.Chunks)
-                    assert s.chunks.buffered <= lean_conn.HIGH_WATER + 1024 * 1024
-                    total = sum([len(c) async for c in s.chunks])
-                assert total == 300 * 65536
-            finally:
-                await client.aclose()
+        async with Server(flood) as srv, lean_client() as client:
+            async with client.stream(post(srv.base + "/s"), timeout_s=5, connect_timeout_s=5) as s:
+                await asyncio.sleep(0.3)  # not reading
+                assert isinstance(s.chunks, lean_conn.Chunks)
+                assert s.chunks.buffered <= lean_conn.HIGH_WATER + 1024 * 1024
+                total = sum([len(c) async for c in s.chunks])
+            assert total == 300 * 65536
     run(main())
 
 
@@ -171,12 +151,9 @@ def test_a_stale_pooled_connection_is_retried_for_a_stream_too(run: Any) -> None
 
     async def main() -> None:
         async with Server(handler) as srv:
-            client = LeanUpstream()
-            try:
+            async with lean_client() as client:
                 assert await read_stream(client, srv.base + "/a") == [b"data: 1\n\n"]
                 assert await read_stream(client, srv.base + "/b") == [b"data: 1\n\n"]
-            finally:
-                await client.aclose()
             assert srv.connections == 2 and len(srv.requests) == 3
     run(main())
 
@@ -218,15 +195,12 @@ def test_https_with_sni_and_keep_alive(run: Any, certificate: tuple[Path, Path])
         server_ctx.load_cert_chain(cert, key)
         server_ctx.sni_callback = lambda sock, name, ctx: names.append(name)  # type: ignore[assignment,misc,func-returns-value]
         async with Server(answer(reply(b'{"tls":true}')), tls=server_ctx) as srv:
-            client = LeanUpstream(ssl_context=ssl.create_default_context(cafile=str(cert)))
-            try:
+            async with lean_client(ssl_context=ssl.create_default_context(cafile=str(cert))) as client:
                 url = srv.base.replace("127.0.0.1", "localhost") + "/v1/x"
                 for _ in range(3):
                     assert (await send(client, url)).body == b'{"tls":true}'
                 async with client.stream(post(url), timeout_s=5, connect_timeout_s=5) as s:
                     assert await s.read_all() == b'{"tls":true}'
-            finally:
-                await client.aclose()
             assert srv.connections == 1 and names == ["localhost"]
     run(main())
 
@@ -237,14 +211,11 @@ def test_https_with_an_untrusted_certificate_is_unreachable(run: Any, certificat
     async def main() -> None:
         server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         server_ctx.load_cert_chain(cert, key)
-        async with Server(answer(reply(b"{}")), tls=server_ctx) as srv:
-            client = LeanUpstream()  # the system's CAs: the self-signed certificate is not among them
+        # the client trusts the system's CAs: the self-signed certificate is not among them
+        async with Server(answer(reply(b"{}")), tls=server_ctx) as srv, lean_client() as client:
             client.warm()
-            try:
-                with pytest.raises(UpstreamUnreachable, match=r"cannot reach 127.0.0.1:.*SSLCertVerificationError"):
-                    await send(client, srv.base + "/v1/x")
-            finally:
-                await client.aclose()
+            with pytest.raises(UpstreamUnreachable, match=r"cannot reach 127.0.0.1:.*SSLCertVerificationError"):
+                await send(client, srv.base + "/v1/x")
     run(main())
 
 
@@ -253,14 +224,10 @@ def test_a_tls_handshake_that_never_completes_is_a_connect_timeout(run: Any) -> 
         await asyncio.sleep(2)  # a plain TCP server: the client's TLS hello is never answered
 
     async def main() -> None:
-        async with Server(mute) as srv:
-            client = LeanUpstream(ssl_context=ssl.create_default_context())
-            try:
-                url = srv.base.replace("http:", "https:") + "/v1/x"
-                with pytest.raises(UpstreamTimeout, match=r"127\.0\.0\.1:\d+ did not answer in time \(connecting\)"):
-                    await client.send(post(url), timeout_s=5, connect_timeout_s=0.2)
-            finally:
-                await client.aclose()
+        async with Server(mute) as srv, lean_client(ssl_context=ssl.create_default_context()) as client:
+            url = srv.base.replace("http:", "https:") + "/v1/x"
+            with pytest.raises(UpstreamTimeout, match=r"127\.0\.0\.1:\d+ did not answer in time \(connecting\)"):
+                await client.send(post(url), timeout_s=5, connect_timeout_s=0.2)
     run(main())
 
 
