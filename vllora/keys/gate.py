@@ -204,7 +204,9 @@ class KeyGate:
         # else: the route reads the body itself, within the same limits (the server holds it to its declared length)
         est = max(1, size // 4)
         now = self.clock()
-        decision = await self._admit(key, est, now)
+        decision = self.state.limiter.admit_now(key, est, now)  # from memory (a lease) when it can: no waiting
+        if decision is None:
+            decision = await self._admit(key, est, now)
         if not decision.ok:
             self._count_refusal(decision.reason or "limit")
             await self._refuse(send, path, decision)

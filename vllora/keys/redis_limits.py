@@ -33,6 +33,7 @@ from typing import Any
 
 import msgspec
 
+from vllora.keys.lease import LEASE_TTL_S, Ask, Chunk, Lease
 from vllora.keys.limits import WINDOW_S, Decision, SpendLoader, tpm_window
 from vllora.keys.redis_link import RedisLink, bulk, pack
 from vllora.keys.redis_script import BATCH
@@ -41,19 +42,13 @@ from vllora.keys.repo import KeyRecord, period_bounds
 log = logging.getLogger("vllora.keys")
 SETTLE_DELAY_S = 0.05
 
-_decode_answers = msgspec.json.Decoder(list[tuple[int, str, float, float, float, str]]).decode
+LEASES_MAX = 10_000  # keys with a lease (or a demand counted) at once; past it they are all dropped
+Answer = tuple[int, str, float, float, float, str, float, float]
+_decode_answers = msgspec.json.Decoder(list[Answer]).decode
 
 
 class LimitsUnavailable(Exception):
     """Redis could not be reached or answered with an error."""
-
-
-@dataclass(slots=True)
-class _Settle:
-    key: KeyRecord
-    tokens: int  # the correction: real minus estimated (0: none)
-    cost: float  # USD to charge (0: none)
-    now: float
 
 
 @dataclass(slots=True)
@@ -69,8 +64,23 @@ class _Admit:
 class _Queue:
     """What waits for the next call of one key id."""
 
-    settles: list[_Settle] = field(default_factory=list)
+    tokens: dict[int, int] = field(default_factory=dict)  # tpm minute -> token corrections, summed
+    costs: dict[str, float] = field(default_factory=dict)  # spend counter -> USD to charge, summed
+    unseeded: dict[str, tuple[KeyRecord, float]] = field(default_factory=dict)  # spend counters to seed first
+    settled: int = 0  # settlements summed above
     admits: list[_Admit] = field(default_factory=list)
+    returns: list[Chunk] = field(default_factory=list)  # leased chunks over: their unused requests go back
+    ask: Ask | None = None  # a lease wanted
+
+
+@dataclass(slots=True)
+class _Call:
+    """One key id's script call in a pipeline: what it answers, and how many settlements it carries."""
+
+    admits: list[_Admit]
+    settled: int
+    packed: bytes
+    ask: Ask | None
 
 
 @dataclass(slots=True)
@@ -106,6 +116,8 @@ class RedisLimiter:
         self._member = secrets.token_hex(6)  # rpm set members: this process's prefix, a call number, the op's index
         self._seq = 0
         self._heads: dict[tuple[str, ...], bytes] = {}  # a call's keys -> EVALSHA, sha and keys, packed
+        self._leases: dict[str, Lease] = {}  # key id -> its lease here (``vllora.keys.lease``)
+        self.leases = 0  # chunks granted
         self._turn_armed = False
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -119,6 +131,7 @@ class RedisLimiter:
         """Count a Redis failure and log it (at most once per 10 s); ``dropped``: settlements it lost."""
         self.errors += 1
         self.settles_dropped += dropped
+        self._leases.clear()  # what they hold stays counted in Redis; admissions ask Redis (and meet the policy)
         self.last_error = type(exc).__name__
         now = time.monotonic()
         if now - self._warned > 10:
@@ -172,6 +185,41 @@ class RedisLimiter:
             raise self._fail(exc) from None
 
     # the Limiter interface ----------------------------------------------------------------------------------------
+    def admit_now(self, key: KeyRecord, est_tokens: int, now: float) -> Decision | None:
+        """From this instance's lease of the key, in memory; None when it holds none that fits (then ``admit``)."""
+        lease = self._leases.get(key.id)
+        if lease is None:
+            return None
+        decision = lease.take(key, est_tokens, now)
+        if lease.ended:
+            self._queue(key.id).returns += lease.ended
+            lease.ended = []
+            if self._timer is None:
+                self._timer = asyncio.get_running_loop().call_later(SETTLE_DELAY_S, self._flush_settles)
+        if decision is not None and lease.due(now):
+            self._ask(key, lease, now)
+        return decision
+
+    def _queue(self, key_id: str) -> _Queue:
+        queues = self._next.queues
+        queue = queues.get(key_id)
+        if queue is None:
+            queue = queues[key_id] = _Queue()
+        return queue
+
+    def _ask(self, key: KeyRecord, lease: Lease, now: float) -> None:
+        """Queue a lease call for the key (sent within this event-loop turn), unless its chunk would be too small."""
+        wanted = lease.want(key, now)
+        if wanted is None:
+            return
+        spend = self._spend_name(key, now)[0] if key.budget_usd is not None else ""
+        self._seq += 1
+        lease.asking = True
+        self._queue(key.id).ask = Ask(key, wanted[0], wanted[1], now, f"{self._member}L{self._seq}:", spend)
+        if not self._turn_armed:
+            self._turn_armed = True
+            asyncio.get_running_loop().call_soon(self._flush_turn)
+
     async def admit(self, key: KeyRecord, est_tokens: int, now: float) -> Decision:
         spend = ""
         if key.budget_usd is not None:
@@ -182,14 +230,18 @@ class RedisLimiter:
                 except Exception as exc:
                     raise self._fail(exc) from None
         future: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
-        queues = self._next.queues
-        queue = queues.get(key.id)
-        if queue is None:
-            queue = queues[key.id] = _Queue()
-        queue.admits.append(_Admit(key, est_tokens, now, future, spend))
+        self._queue(key.id).admits.append(_Admit(key, est_tokens, now, future, spend))
         if not self._turn_armed:
             self._turn_armed = True
             asyncio.get_running_loop().call_soon(self._flush_turn)
+        lease = self._leases.get(key.id)
+        if lease is None:
+            if len(self._leases) >= LEASES_MAX:
+                self._leases.clear()
+            lease = self._leases[key.id] = Lease(since=now)
+        lease.seen(est_tokens)
+        if lease.due(now):
+            self._ask(key, lease, now)
         return await future
 
     def settle(self, key: KeyRecord, est_tokens: int, actual_tokens: int, cost: float, now: float) -> None:
@@ -197,11 +249,19 @@ class RedisLimiter:
         charge = cost if cost and key.budget_usd is not None else 0.0
         if not tokens and not charge:
             return
-        queues = self._next.queues
-        queue = queues.get(key.id)
-        if queue is None:
-            queue = queues[key.id] = _Queue()
-        queue.settles.append(_Settle(key, tokens, charge, now))
+        queue = self._queue(key.id)
+        queue.settled += 1
+        if tokens:
+            window = int(now // WINDOW_S)
+            queue.tokens[window] = queue.tokens.get(window, 0) + tokens
+        if charge:
+            name, seeded = self._spend_name(key, now)
+            queue.costs[name] = queue.costs.get(name, 0.0) + charge
+            if not seeded:
+                queue.unseeded[name] = (key, now)
+            lease = self._leases.get(key.id)
+            if lease is not None:
+                lease.charged += charge
         if self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(SETTLE_DELAY_S, self._flush_settles)
 
@@ -210,7 +270,12 @@ class RedisLimiter:
                 "settles_dropped": self.settles_dropped}
 
     async def aclose(self) -> None:
-        """Flush everything queued (settlements included), then close the connections."""
+        """Give back what the leases did not use, flush everything queued (settlements included), then close."""
+        for key_id, lease in self._leases.items():
+            returns = lease.close()
+            if returns:
+                self._queue(key_id).returns += returns
+        self._leases.clear()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -244,7 +309,7 @@ class RedisLimiter:
     async def _drain(self, admits: bool = False) -> None:
         """Until what is queued now (settlements; admissions too with ``admits``) and what is in flight is sent."""
         turn = self._next
-        if not any(q.settles or (admits and q.admits) for q in turn.queues.values()):
+        if not any(q.settled or q.returns or (admits and (q.admits or q.ask)) for q in turn.queues.values()):
             if self._inflight is not None:
                 await asyncio.shield(self._inflight)
             return
@@ -263,55 +328,73 @@ class RedisLimiter:
                 for a in queue.admits:
                     if not a.future.done():
                         a.future.set_exception(LimitsUnavailable("internal error"))
+                if queue.ask is not None and not queue.ask.answered:
+                    self._granted(queue.ask, None)
             self._inflight = None
             queues = self._next.queues
-            if any(q.admits for q in queues.values()):  # arrived while this pipeline was in flight
+            if any(q.admits or q.ask for q in queues.values()):  # arrived while this pipeline was in flight
                 self._start()
             elif queues and self._timer is None:
                 self._timer = asyncio.get_running_loop().call_later(SETTLE_DELAY_S, self._flush_settles)
 
     async def _send(self, queues: dict[str, _Queue]) -> None:
-        """One script call per key id, all in one pipelined write; each answers its own admissions."""
-        calls: list[tuple[list[_Admit], int, bytes]] = []
+        """One script call per key id, all in one pipelined write; each answers its own admissions (and lease)."""
+        calls: list[_Call] = []
         for key_id, queue in queues.items():
-            call = await self._command(key_id, queue.settles, queue.admits)
+            call = await self._command(key_id, queue)
             if call is not None:
                 calls.append(call)
         if not calls:
             return
         self.calls += len(calls)
         try:
-            replies = await self._link.run([c[2] for c in calls])
+            replies = await self._link.run([c.packed for c in calls])
             missing = [i for i, reply in enumerate(replies) if isinstance(reply, self._no_script)]
             if missing:  # a new or restarted Redis: load the script, then send those calls again (same pipeline)
-                again = await self._link.run([pack(b"SCRIPT", b"LOAD", BATCH.encode()), *(calls[i][2] for i in missing)])
+                again = await self._link.run([pack(b"SCRIPT", b"LOAD", BATCH.encode()), *(calls[i].packed for i in missing)])
                 for i, reply in zip(missing, again[1:], strict=True):
                     replies[i] = reply
         except Exception as exc:
-            failed = self._fail(exc, dropped=sum(c[1] for c in calls))
-            for admits, _, _ in calls:
-                for a in admits:
+            failed = self._fail(exc, dropped=sum(c.settled for c in calls))
+            for call in calls:
+                for a in call.admits:
                     if not a.future.done():
                         a.future.set_exception(LimitsUnavailable(*failed.args))
             return
-        for (admits, settled, _), reply in zip(calls, replies, strict=True):
+        for call, reply in zip(calls, replies, strict=True):
+            admits, ask = call.admits, call.ask
             try:
                 if isinstance(reply, Exception):
                     raise reply
-                answers = _decode_answers(reply) if admits else []
+                answers = _decode_answers(reply) if admits or ask else []
             except Exception as exc:  # a script error for this key id only
-                failed = self._fail(exc, dropped=settled)
+                failed = self._fail(exc, dropped=call.settled)
                 for a in admits:
                     if not a.future.done():
                         a.future.set_exception(LimitsUnavailable(*failed.args))
                 continue
-            for a, answer in zip(admits, answers, strict=True):
+            for a, answer in zip(admits, answers[:len(admits)], strict=True):
                 if not a.future.done():  # its request may have gone away meanwhile
                     a.future.set_result(_decision(a.key, a.now, answer))
+            if ask is not None:
+                self._granted(ask, answers[-1])
 
-    async def _command(self, key_id: str, settles: list[_Settle], admits: list[_Admit]
-                       ) -> tuple[list[_Admit], int, bytes] | None:
-        """The packed EVALSHA for one key id: its settlements (summed per counter), then its admissions in order."""
+    def _granted(self, ask: Ask, answer: Answer | None) -> None:
+        ask.answered = True
+        lease = self._leases.get(ask.key.id)
+        if lease is None or answer is None:  # dropped meanwhile (a Redis failure, too many keys): what was granted expires unused
+            if lease is not None:
+                lease.asking = False  # dropped meanwhile (a Redis failure, too many keys): what was granted expires unused
+            return
+        ok, _, _, requests, tokens, spent, rem_req, rem_tok = answer
+        if ok:
+            self.leases += 1
+        lease.granted(ask, int(requests) if ok else 0, int(tokens) if ok else 0, float(spent), rem_req, rem_tok,
+                      ask.now + LEASE_TTL_S)
+
+    async def _command(self, key_id: str, queue: _Queue) -> _Call | None:
+        """The packed EVALSHA for one key id: its settlements (summed per counter), the unused requests of its ended
+        chunks, its admissions in order, then its lease."""
         prefix = f"vllora:{{{key_id}}}:"
         keys = [prefix + "rpm"]
         index: dict[str, int] = {}
@@ -324,42 +407,52 @@ class RedisLimiter:
             return at
 
         ops: list[tuple[Any, ...]] = []
-        tokens: dict[int, int] = {}  # tpm counter -> correction: what the settlements add, summed (same totals)
-        costs: dict[int, float] = {}  # spend counter -> USD
-        for s in settles:
-            if s.cost:
-                name, seeded = self._spend_name(s.key, s.now)
-                if not seeded:  # settled in a period this process has not admitted in yet (a new day, a restart)
-                    try:
-                        await self._seed_spend(s.key, s.now)
-                    except Exception as exc:
-                        self._fail(exc, dropped=1)
-                        name = ""
-                if name:
-                    at = slot(name)
-                    costs[at] = costs.get(at, 0.0) + s.cost
-            if s.tokens:
-                at = slot(f"{prefix}tpm:{int(s.now // WINDOW_S)}")
-                tokens[at] = tokens.get(at, 0) + s.tokens
-        for at, n in tokens.items():
+        for name, (key, now) in queue.unseeded.items():  # a period this process has not admitted in yet
+            try:
+                await self._seed_spend(key, now)
+            except Exception as exc:
+                self._fail(exc, dropped=1)
+                queue.costs.pop(name, None)
+        tokens = queue.tokens
+        for chunk in queue.returns:
+            if chunk.tokens:
+                tokens[chunk.window] = tokens.get(chunk.window, 0) - chunk.tokens
+            if chunk.left and chunk.members:
+                ops.append((3, chunk.prefix, chunk.members - chunk.left + 1, chunk.members))
+        for window, n in tokens.items():
             if n:
-                ops.append((0, at, n, 0, "0"))
-        for at, usd in costs.items():
-            ops.append((0, 0, 0, at, repr(usd)))
-        settled = len(settles) if ops else 0
+                ops.append((0, slot(f"{prefix}tpm:{window}"), n, 0, "0"))
+        for name, usd in queue.costs.items():
+            ops.append((0, 0, 0, slot(name), repr(usd)))
+        settled = queue.settled if ops else 0
         windows: dict[int, tuple[int, int]] = {}  # minute window -> its tpm counter and the previous one's
+
+        def tpm_pair(key: KeyRecord, window: int) -> tuple[int, int]:
+            if key.tpm is None:
+                return 0, 0
+            pair = windows.get(window)
+            if pair is None:
+                pair = windows[window] = (slot(f"{prefix}tpm:{window}"), slot(f"{prefix}tpm:{window - 1}"))
+            return pair
+
+        admits = queue.admits
         for a in admits:
             key = a.key
             window, elapsed = tpm_window(a.now)
-            curr = prev = 0
-            if key.tpm is not None:
-                pair = windows.get(window)
-                if pair is None:
-                    pair = windows[window] = (slot(f"{prefix}tpm:{window}"), slot(f"{prefix}tpm:{window - 1}"))
-                curr, prev = pair
+            curr, prev = tpm_pair(key, window)
             spend = slot(a.spend) if a.spend else 0
             ops.append((1, int(a.now * 1000), -1 if key.rpm is None else key.rpm, -1 if key.tpm is None else key.tpm,
                         a.est_tokens, -1 if key.budget_usd is None else key.budget_usd, elapsed, curr, prev, spend))
+        ask = queue.ask
+        if ask is not None:
+            key = ask.key
+            lease = self._leases.get(key.id)
+            ask.mark = lease.charged if lease is not None else 0.0  # the charges this call's answer includes
+            window, elapsed = tpm_window(ask.now)
+            curr, prev = tpm_pair(key, window)
+            ops.append((2, int(ask.now * 1000), -1 if key.rpm is None else key.rpm, -1 if key.tpm is None else key.tpm,
+                        ask.requests, ask.tokens, -1 if key.budget_usd is None else key.budget_usd, elapsed, curr, prev,
+                        slot(ask.spend) if ask.spend else 0, int((ask.now + LEASE_TTL_S) * 1000), ask.prefix))
         if not ops:
             return None
         self._seq += 1
@@ -371,11 +464,11 @@ class RedisLimiter:
                 self._heads.clear()
             head = self._heads[names] = b"".join(bulk(arg) for arg in (b"EVALSHA", self._sha.encode(),
                                                                        b"%d" % len(keys), *(k.encode() for k in keys)))
-        return admits, settled, b"*%d\r\n%b%b" % (len(keys) + 4, head, bulk(payload))
+        return _Call(admits, settled, b"*%d\r\n%b%b" % (len(keys) + 4, head, bulk(payload)), ask)
 
 
-def _decision(key: KeyRecord, now: float, answer: tuple[int, str, float, float, float, str]) -> Decision:
-    ok, reason, retry_ms, rem_req, rem_tok, spent = answer
+def _decision(key: KeyRecord, now: float, answer: Answer) -> Decision:
+    ok, reason, retry_ms, rem_req, rem_tok, spent, _, _ = answer
     if not ok:
         if reason == "budget":
             return Decision(False, "budget", resets_at=period_bounds(key.period, now)[2], budget_remaining=0.0)
