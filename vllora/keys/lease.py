@@ -139,7 +139,7 @@ class Lease:
         rate = n / max(now - self.since, MIN_SPAN_S)
         per = max(1, math.ceil(self.est / n))
         self.n, self.est, self.since = 0, 0, now
-        requests = min(LEASE_MAX, max(LEASE_MIN, math.ceil(rate * LEASE_S)))
+        requests = min(LEASE_MAX, max(LEASE_MIN, round(rate * LEASE_S)))
         if key.rpm is not None:
             requests = min(requests, key.rpm // LEASE_SHARE)
         tokens = 0

@@ -267,7 +267,8 @@ class RedisLimiter:
 
     def status(self) -> dict[str, object]:
         return {"backend": "redis", "url": _host(self.url), "errors": self.errors, "last_error": self.last_error,
-                "settles_dropped": self.settles_dropped}
+                "settles_dropped": self.settles_dropped, "leases": self.leases,
+                "leased_keys": sum(1 for lease in self._leases.values() if lease.chunks)}
 
     async def aclose(self) -> None:
         """Give back what the leases did not use, flush everything queued (settlements included), then close."""
