@@ -15,10 +15,16 @@ and a settled cost is seen by every later admission. One pipeline is in flight a
 goes in the next one, sent as soon as the answers are back (under load, batches grow instead of calls).
 Settlements are never awaited by a request: they ride with the next admissions, or go out within
 ``SETTLE_DELAY_S`` when none come, and at ``aclose``. Seeding and reading spend use the ``redis`` client.
+The calls are packed in ``vllora.keys.redis_calls``.
+
+A busy key is leased (``vllora.keys.lease``): ``admit_now`` admits it from a chunk of its capacity that this
+instance took from Redis ahead of need (the chunk's requests and tokens are counted there when taken), without a
+Redis call or a wait; the next chunk is asked for in the same pipelines, unused parts go back in them.
 
 A Redis error (refused, reset, no answer within the link's deadline) fails every admission of its pipeline, and a
 script error every admission of its key id, with ``LimitsUnavailable`` (the gate applies the configured
 policy, fail open or closed); a failed settlement is counted and logged (at most once per 10 s), not retried.
+Any failure drops every lease, so the admissions that follow go to Redis and meet the policy.
 """
 
 from __future__ import annotations
@@ -31,20 +37,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
-
-from vllora.keys.lease import LEASE_TTL_S, Ask, Chunk, Lease
-from vllora.keys.limits import WINDOW_S, Decision, SpendLoader, tpm_window
-from vllora.keys.redis_link import RedisLink, bulk, pack
+from vllora.keys.lease import LEASE_TTL_S, Ask, Lease
+from vllora.keys.limits import WINDOW_S, Decision, SpendLoader
+from vllora.keys.redis_calls import Admit, Answer, Call, Queue, decision, decode_answers, pack_call
+from vllora.keys.redis_link import RedisLink, pack
 from vllora.keys.redis_script import BATCH
 from vllora.keys.repo import KeyRecord, period_bounds
 
 log = logging.getLogger("vllora.keys")
 SETTLE_DELAY_S = 0.05
-
 LEASES_MAX = 10_000  # keys with a lease (or a demand counted) at once; past it they are all dropped
-Answer = tuple[int, str, float, float, float, str, float, float]
-_decode_answers = msgspec.json.Decoder(list[Answer]).decode
 
 
 class LimitsUnavailable(Exception):
@@ -52,42 +54,10 @@ class LimitsUnavailable(Exception):
 
 
 @dataclass(slots=True)
-class _Admit:
-    key: KeyRecord
-    est_tokens: int
-    now: float
-    future: asyncio.Future[Decision]
-    spend: str  # the spend counter's name ("": no budget)
-
-
-@dataclass(slots=True)
-class _Queue:
-    """What waits for the next call of one key id."""
-
-    tokens: dict[int, int] = field(default_factory=dict)  # tpm minute -> token corrections, summed
-    costs: dict[str, float] = field(default_factory=dict)  # spend counter -> USD to charge, summed
-    unseeded: dict[str, tuple[KeyRecord, float]] = field(default_factory=dict)  # spend counters to seed first
-    settled: int = 0  # settlements summed above
-    admits: list[_Admit] = field(default_factory=list)
-    returns: list[Chunk] = field(default_factory=list)  # leased chunks over: their unused requests go back
-    ask: Ask | None = None  # a lease wanted
-
-
-@dataclass(slots=True)
-class _Call:
-    """One key id's script call in a pipeline: what it answers, and how many settlements it carries."""
-
-    admits: list[_Admit]
-    settled: int
-    packed: bytes
-    ask: Ask | None
-
-
-@dataclass(slots=True)
 class _Turn:
     """What the next pipeline takes (per key id), and that pipeline once it is sent."""
 
-    queues: dict[str, _Queue] = field(default_factory=dict)
+    queues: dict[str, Queue] = field(default_factory=dict)
     sent: asyncio.Task[None] | None = None
 
 
@@ -200,11 +170,11 @@ class RedisLimiter:
             self._ask(key, lease, now)
         return decision
 
-    def _queue(self, key_id: str) -> _Queue:
+    def _queue(self, key_id: str) -> Queue:
         queues = self._next.queues
         queue = queues.get(key_id)
         if queue is None:
-            queue = queues[key_id] = _Queue()
+            queue = queues[key_id] = Queue()
         return queue
 
     def _ask(self, key: KeyRecord, lease: Lease, now: float) -> None:
@@ -230,7 +200,7 @@ class RedisLimiter:
                 except Exception as exc:
                     raise self._fail(exc) from None
         future: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
-        self._queue(key.id).admits.append(_Admit(key, est_tokens, now, future, spend))
+        self._queue(key.id).admits.append(Admit(key, est_tokens, now, future, spend))
         if not self._turn_armed:
             self._turn_armed = True
             asyncio.get_running_loop().call_soon(self._flush_turn)
@@ -338,11 +308,18 @@ class RedisLimiter:
             elif queues and self._timer is None:
                 self._timer = asyncio.get_running_loop().call_later(SETTLE_DELAY_S, self._flush_settles)
 
-    async def _send(self, queues: dict[str, _Queue]) -> None:
+    async def _send(self, queues: dict[str, Queue]) -> None:
         """One script call per key id, all in one pipelined write; each answers its own admissions (and lease)."""
-        calls: list[_Call] = []
+        calls: list[Call] = []
         for key_id, queue in queues.items():
-            call = await self._command(key_id, queue)
+            for name, (key, now) in queue.unseeded.items():  # a period this process has not admitted in yet
+                try:
+                    await self._seed_spend(key, now)
+                except Exception as exc:
+                    self._fail(exc, dropped=1)
+                    queue.costs.pop(name, None)
+            self._seq += 1
+            call = pack_call(key_id, queue, f"{self._member}{self._seq}:", self._sha, self._heads, self._leases)
             if call is not None:
                 calls.append(call)
         if not calls:
@@ -367,7 +344,7 @@ class RedisLimiter:
             try:
                 if isinstance(reply, Exception):
                     raise reply
-                answers = _decode_answers(reply) if admits or ask else []
+                answers = decode_answers(reply) if admits or ask else []
             except Exception as exc:  # a script error for this key id only
                 failed = self._fail(exc, dropped=call.settled)
                 for a in admits:
@@ -376,7 +353,7 @@ class RedisLimiter:
                 continue
             for a, answer in zip(admits, answers[:len(admits)], strict=True):
                 if not a.future.done():  # its request may have gone away meanwhile
-                    a.future.set_result(_decision(a.key, a.now, answer))
+                    a.future.set_result(decision(a.key, a.now, answer))
             if ask is not None:
                 self._granted(ask, answers[-1])
 
@@ -392,95 +369,6 @@ class RedisLimiter:
             self.leases += 1
         lease.granted(ask, int(requests) if ok else 0, int(tokens) if ok else 0, float(spent), rem_req, rem_tok,
                       ask.now + LEASE_TTL_S)
-
-    async def _command(self, key_id: str, queue: _Queue) -> _Call | None:
-        """The packed EVALSHA for one key id: its settlements (summed per counter), the unused requests of its ended
-        chunks, its admissions in order, then its lease."""
-        prefix = f"vllora:{{{key_id}}}:"
-        keys = [prefix + "rpm"]
-        index: dict[str, int] = {}
-
-        def slot(name: str) -> int:
-            at = index.get(name)
-            if at is None:
-                keys.append(name)
-                at = index[name] = len(keys)
-            return at
-
-        ops: list[tuple[Any, ...]] = []
-        for name, (key, now) in queue.unseeded.items():  # a period this process has not admitted in yet
-            try:
-                await self._seed_spend(key, now)
-            except Exception as exc:
-                self._fail(exc, dropped=1)
-                queue.costs.pop(name, None)
-        tokens = queue.tokens
-        for chunk in queue.returns:
-            if chunk.tokens:
-                tokens[chunk.window] = tokens.get(chunk.window, 0) - chunk.tokens
-            if chunk.left and chunk.members:
-                ops.append((3, chunk.prefix, chunk.members - chunk.left + 1, chunk.members))
-        for window, n in tokens.items():
-            if n:
-                ops.append((0, slot(f"{prefix}tpm:{window}"), n, 0, "0"))
-        for name, usd in queue.costs.items():
-            ops.append((0, 0, 0, slot(name), repr(usd)))
-        settled = queue.settled if ops else 0
-        windows: dict[int, tuple[int, int]] = {}  # minute window -> its tpm counter and the previous one's
-
-        def tpm_pair(key: KeyRecord, window: int) -> tuple[int, int]:
-            if key.tpm is None:
-                return 0, 0
-            pair = windows.get(window)
-            if pair is None:
-                pair = windows[window] = (slot(f"{prefix}tpm:{window}"), slot(f"{prefix}tpm:{window - 1}"))
-            return pair
-
-        admits = queue.admits
-        for a in admits:
-            key = a.key
-            window, elapsed = tpm_window(a.now)
-            curr, prev = tpm_pair(key, window)
-            spend = slot(a.spend) if a.spend else 0
-            ops.append((1, int(a.now * 1000), -1 if key.rpm is None else key.rpm, -1 if key.tpm is None else key.tpm,
-                        a.est_tokens, -1 if key.budget_usd is None else key.budget_usd, elapsed, curr, prev, spend))
-        ask = queue.ask
-        if ask is not None:
-            key = ask.key
-            lease = self._leases.get(key.id)
-            ask.mark = lease.charged if lease is not None else 0.0  # the charges this call's answer includes
-            window, elapsed = tpm_window(ask.now)
-            curr, prev = tpm_pair(key, window)
-            ops.append((2, int(ask.now * 1000), -1 if key.rpm is None else key.rpm, -1 if key.tpm is None else key.tpm,
-                        ask.requests, ask.tokens, -1 if key.budget_usd is None else key.budget_usd, elapsed, curr, prev,
-                        slot(ask.spend) if ask.spend else 0, int((ask.now + LEASE_TTL_S) * 1000), ask.prefix))
-        if not ops:
-            return None
-        self._seq += 1
-        payload = msgspec.json.encode((f"{self._member}{self._seq}:", ops))
-        names = tuple(keys)
-        head = self._heads.get(names)
-        if head is None:  # packed once per key id and minute (the tpm windows' names change each minute)
-            if len(self._heads) >= 4096:
-                self._heads.clear()
-            head = self._heads[names] = b"".join(bulk(arg) for arg in (b"EVALSHA", self._sha.encode(),
-                                                                       b"%d" % len(keys), *(k.encode() for k in keys)))
-        return _Call(admits, settled, b"*%d\r\n%b%b" % (len(keys) + 4, head, bulk(payload)), ask)
-
-
-def _decision(key: KeyRecord, now: float, answer: Answer) -> Decision:
-    ok, reason, retry_ms, rem_req, rem_tok, spent, _, _ = answer
-    if not ok:
-        if reason == "budget":
-            return Decision(False, "budget", resets_at=period_bounds(key.period, now)[2], budget_remaining=0.0)
-        return Decision(False, reason, retry_after=max(0.001, retry_ms / 1000),
-                        remaining_requests=0 if reason == "rpm" else None,
-                        remaining_tokens=0 if reason == "tpm" else None)
-    return Decision(True,
-                    remaining_requests=None if key.rpm is None else int(rem_req),
-                    remaining_tokens=None if key.tpm is None else int(rem_tok),
-                    budget_remaining=None if key.budget_usd is None else key.budget_usd - float(spent))
-
 
 def _host(url: str) -> str:
     """The URL without credentials."""
