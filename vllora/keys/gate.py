@@ -75,6 +75,7 @@ class Pending:
     key: repo.KeyRecord
     est_tokens: int
     at: float
+    limiter: Limiter | None = None  # the one that admitted it (else ``state.limiter``)
 
 
 class KeyGate:
@@ -204,7 +205,8 @@ class KeyGate:
         # else: the route reads the body itself, within the same limits (the server holds it to its declared length)
         est = max(1, size // 4)
         now = self.clock()
-        decision = self.state.limiter.admit_now(key, est, now)  # from memory (a lease) when it can: no waiting
+        limiter: Limiter = self.state.limiter
+        decision = limiter.admit_now(key, est, now)  # from memory (a lease) when it can: no waiting
         if decision is None:
             decision = await self._admit(key, est, now)
         if not decision.ok:
@@ -213,7 +215,7 @@ class KeyGate:
             return
         extra = decision.headers()
         if record_ctx is not None:
-            self._remember(record_ctx.record.id, Pending(key, est, now))
+            self._remember(record_ctx.record.id, Pending(key, est, now, limiter))
 
         slot = self._headers_slot
         if slot is not None:  # the lean routes add them to the answer they write (no wrapper of send)
@@ -262,9 +264,9 @@ class KeyGate:
         pending = self.pending.pop(record.id, None)
         if pending is None:
             return
-        self.state.limiter.settle(pending.key, pending.est_tokens,
-                                  int(record.prompt_tokens or 0) + int(record.completion_tokens or 0),
-                                  float(record.cost or 0.0), self.clock())
+        limiter = pending.limiter or self.state.limiter
+        limiter.settle(pending.key, pending.est_tokens, int(record.prompt_tokens or 0) + int(record.completion_tokens or 0),
+                       float(record.cost or 0.0), self.clock())
 
     # reading the body, answering errors ------------------------------------------------------------------------
     async def _read_body(self, receive: Any, send: Any, path: str) -> bytes | None:

@@ -77,6 +77,7 @@ class Lease:
     ended: list[Chunk] = field(default_factory=list)  # chunks over, their unused part to give back
     asking: bool = False  # a lease call is queued or in flight
     left: int = 0  # requests left in all chunks
+    tokens: int = 0  # tokens left in all chunks
     last_grant: int = 0
     spent: float = 0.0  # the key's spend in Redis at the last answer ...
     mark: float = 0.0  # ... and this instance's charges (``charged``) counted in it
@@ -104,17 +105,19 @@ class Lease:
         self.left -= 1
         if key.tpm is not None:
             c.tokens -= est
+            self.tokens -= est
         self.n += 1
         self.est += est
         return Decision(
             True,
             remaining_requests=None if key.rpm is None else self.remaining_requests + self.left,
-            remaining_tokens=None if key.tpm is None else self.remaining_tokens + sum(x.tokens for x in chunks),
+            remaining_tokens=None if key.tpm is None else self.remaining_tokens + self.tokens,
             budget_remaining=None if key.budget_usd is None else
             key.budget_usd - self.spent - (self.charged - self.mark))
 
     def _end(self, chunk: Chunk) -> None:
         self.left -= chunk.left
+        self.tokens -= chunk.tokens
         if chunk.left or chunk.tokens:
             self.ended.append(chunk)
 
@@ -160,6 +163,7 @@ class Lease:
             members = requests if ask.key.rpm is not None else 0
             self.chunks.append(Chunk(ask.prefix, members, requests, tokens, int(ask.now // WINDOW_S), until))
             self.left += requests
+            self.tokens += tokens
             self.last_grant = requests
 
     def close(self) -> list[Chunk]:

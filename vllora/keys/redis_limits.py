@@ -166,7 +166,7 @@ class RedisLimiter:
             lease.ended = []
             if self._timer is None:
                 self._timer = asyncio.get_running_loop().call_later(SETTLE_DELAY_S, self._flush_settles)
-        if decision is not None and lease.due(now):
+        if decision is not None and not lease.asking and lease.left * 2 <= lease.last_grant:  # lease.due, inlined
             self._ask(key, lease, now)
         return decision
 
