@@ -6,6 +6,7 @@ so that the configured policy applies."""
 from __future__ import annotations
 
 import asyncio
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -17,6 +18,8 @@ from vllora.keys.lease import LEASE_MIN, LEASE_SHARE, LEASE_TTL_S, Lease
 from vllora.keys.limits import Decision
 from vllora.keys.redis_limits import SETTLE_DELAY_S, RedisLimiter
 from vllora.keys.repo import KeyRecord
+from vllora.keys.tokens import key_hash, new_key
+from vllora.server.lean import LeanRoutes
 
 
 async def admit(lim: RedisLimiter, k: KeyRecord, est: int, now: float) -> Decision:
@@ -164,3 +167,62 @@ def test_a_chunk_is_sized_by_demand_within_the_keys_share():
     assert lease.want(key(tpm=64 * 200), T0 + 0.1) == (20, 200)  # tokens too: 10 a request
     lease.n, lease.est = 100, 1000
     assert lease.want(key(rpm=64 * 7), T0 + 0.1) is None  # fewer than LEASE_MIN: not worth a lease
+
+
+async def test_the_gate_admits_a_leased_key_without_waiting_for_redis(lim):
+    token = new_key()
+    k = key(id="gated", rpm=64_000, tpm=6_400_000, key_hash=key_hash(token, b"p"))
+    await leased(lim, k, time.time())
+    routed, sent = [], []
+
+    class Store:
+        async def run(self, fn):
+            return k
+
+    async def route(scope, receive, send):
+        routed.append(scope[LeanRoutes.headers_slot])
+
+    async def send(message):
+        sent.append(message)
+
+    async def no_body():
+        raise AssertionError("the gate reads no body here")
+
+    gate = KeyGate(route, master_key="m", state=SimpleNamespace(store=Store(), limiter=lim), pepper=b"p", max_body=1000)
+    gate._headers_slot = LeanRoutes.headers_slot
+    calls = lim.calls
+    for _ in range(3):
+        scope = {"type": "http", "method": "POST", "path": "/v1/chat/completions",
+                 "headers": [(b"authorization", b"Bearer " + token.encode()), (b"content-length", b"40")]}
+        await gate(scope, no_body, send)
+    assert len(routed) == 3 and not sent and lim.calls == calls  # admitted from the lease: no Redis call
+    headers = dict(routed[-1])
+    assert int(headers[b"x-ratelimit-remaining-requests"]) > 0 and int(headers[b"x-ratelimit-remaining-tokens"]) > 0
+
+
+async def test_a_key_without_limits_never_asks_the_limiter():
+    token = new_key()
+    k = key(id="free", key_hash=key_hash(token, b"p"))
+    routed = []
+
+    class Store:
+        async def run(self, fn):
+            return k
+
+    class Refusing:
+        def admit_now(self, *args):
+            raise AssertionError("no limits: nothing to ask")
+
+        async def admit(self, *args):
+            raise AssertionError("no limits: nothing to ask")
+
+    async def route(scope, receive, send):
+        routed.append(scope.get(LeanRoutes.headers_slot))
+
+    gate = KeyGate(route, master_key="m", state=SimpleNamespace(store=Store(), limiter=Refusing()), pepper=b"p",
+                   max_body=1000)
+    gate._headers_slot = LeanRoutes.headers_slot
+    scope = {"type": "http", "method": "POST", "path": "/v1/chat/completions",
+             "headers": [(b"authorization", b"Bearer " + token.encode()), (b"content-length", b"40")]}
+    await gate(scope, None, None)
+    assert routed == [[]]

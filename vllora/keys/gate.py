@@ -60,6 +60,7 @@ class _ModelOnly(msgspec.Struct):
 
 
 _decode_model = msgspec.json.Decoder(_ModelOnly).decode
+UNLIMITED = Decision(True)  # a key without limits: no counter to ask, no headers
 
 
 @dataclass(slots=True)
@@ -206,7 +207,8 @@ class KeyGate:
         est = max(1, size // 4)
         now = self.clock()
         limiter: Limiter = self.state.limiter
-        decision = limiter.admit_now(key, est, now)  # from memory (a lease) when it can: no waiting
+        # no limits: nothing to count; else from memory (a lease) when it can, without waiting
+        decision = limiter.admit_now(key, est, now) if key.has_limits else UNLIMITED
         if decision is None:
             decision = await self._admit(key, est, now)
         if not decision.ok:
