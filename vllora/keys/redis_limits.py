@@ -237,7 +237,7 @@ class RedisLimiter:
 
     def status(self) -> dict[str, object]:
         return {"backend": "redis", "url": _host(self.url), "errors": self.errors, "last_error": self.last_error,
-                "settles_dropped": self.settles_dropped, "leases": self.leases,
+                "settles_dropped": self.settles_dropped, "calls": self.calls, "leases": self.leases,
                 "leased_keys": sum(1 for lease in self._leases.values() if lease.chunks)}
 
     async def aclose(self) -> None:
