@@ -17,8 +17,9 @@ What holds:
   minute) when it ends: at ``LEASE_TTL_S``, at a new tpm minute, at shutdown.
 - Budget: a lease admits only while the spend it knows (Redis's at its last answer plus this instance's charges
   since) is under the budget; other instances' charges arrive with the next chunk (every ~``LEASE_S / 2`` under
-  load). So past what one instance alone would overspend (its requests in flight), a budget can be crossed by
-  what the other instances admit within ~``LEASE_S / 2`` plus the ``SETTLE_DELAY_S`` of settlements.
+  heavy load, within ``LEASE_TTL_S`` at most). So past what one instance alone would overspend (its requests in
+  flight), a budget can be crossed by what the other instances admit within that time plus the
+  ``SETTLE_DELAY_S`` of settlements.
 - Any Redis failure drops every lease: the next admission goes to Redis, and the configured policy applies.
 """
 
