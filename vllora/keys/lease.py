@@ -21,6 +21,7 @@ What holds:
   flight), a budget can be crossed by what the other instances admit within that time plus the
   ``SETTLE_DELAY_S`` of settlements.
 - Any Redis failure drops every lease: the next admission goes to Redis, and the configured policy applies.
+- A key's new limits (``keys update``) apply to its chunks in hand only when they end (within ``LEASE_TTL_S``).
 """
 
 from __future__ import annotations
