@@ -28,6 +28,9 @@ class Limiter:
         self.estimates.append(est)
         return Decision(True, remaining_requests=9)
 
+    def admit_now(self, key: KeyRecord, est: int, now: float) -> None:
+        return None  # always asks ``admit``
+
     def settle(self, *args: Any) -> None:
         return None
 

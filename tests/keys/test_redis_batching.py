@@ -11,7 +11,7 @@ import pytest
 
 from tests.keys.test_limits import T0, key, no_spend
 from tests.services import redis_server
-from vllora.keys.gate import KeyGate
+from vllora.keys.gate import KeyGate, Pending
 from vllora.keys.redis_limits import SETTLE_DELAY_S, LimitsUnavailable, RedisLimiter
 
 
@@ -69,7 +69,7 @@ async def test_settlements_go_out_within_the_delay_without_admissions_and_at_clo
     assert (await lim.admit(k, 1, T0)).ok
     gate = KeyGate(None, master_key=None, state=SimpleNamespace(limiter=lim), pepper=b"p", max_body=100,
                    clock=lambda: T0 + 1)
-    gate.pending["req-1"] = SimpleNamespace(key=k, est_tokens=1)  # type: ignore[assignment]
+    gate.pending["req-1"] = Pending(k, 1, T0)
     tasks = len(asyncio.all_tasks())
     gate.on_record(SimpleNamespace(id="req-1", key_id=k.id, prompt_tokens=1, completion_tokens=0, cost=0.25))
     assert len(asyncio.all_tasks()) == tasks and not gate.pending  # queued: no task per request

@@ -60,6 +60,7 @@ class _ModelOnly(msgspec.Struct):
 
 
 _decode_model = msgspec.json.Decoder(_ModelOnly).decode
+UNLIMITED = Decision(True)  # a key without limits: no counter to ask, no headers
 
 
 @dataclass(slots=True)
@@ -75,6 +76,7 @@ class Pending:
     key: repo.KeyRecord
     est_tokens: int
     at: float
+    limiter: Limiter | None = None  # the one that admitted it (else ``state.limiter``)
 
 
 class KeyGate:
@@ -158,7 +160,9 @@ class KeyGate:
             if key is None or not key.usable(self.clock()):
                 await self._deny(send, path, 401, "invalid or revoked key", "invalid_api_key")
                 return
-            await self._issued(key, scope, receive, send)
+            routed = await self._issued(key, scope, receive, send)
+            if routed is not None:  # called here, not inside _issued: one frame less on every resume of the request
+                await self.app(scope, *routed)
             return
         if self.master is not None:
             await self._deny(send, path, 401, "missing or wrong key: send 'Authorization: Bearer <key>' "
@@ -167,7 +171,9 @@ class KeyGate:
         await self.app(scope, receive, send)
 
     # an issued key ------------------------------------------------------------------------------------------
-    async def _issued(self, key: repo.KeyRecord, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def _issued(self, key: repo.KeyRecord, scope: dict[str, Any], receive: Any, send: Any
+                      ) -> tuple[Any, Any] | None:
+        """Admit an issued key's request: the ``(receive, send)`` to call the app with, or None once answered here."""
         path: str = scope["path"]
         scope.setdefault("state", {})["vllora.key_id"] = key.id  # routes that keep data per key read it here
         record_ctx = scope.get(SCOPE_KEY)  # the request record (vllora.observe), made before the gate runs
@@ -176,16 +182,15 @@ class KeyGate:
         if scope["method"] != "POST" or path not in MODEL_ROUTES:
             if (scope["method"] == "GET" and path.startswith(READ_PREFIXES)) or \
                     (scope["method"] == "DELETE" and path.startswith("/v1/responses/")):
-                await self.app(scope, receive, send)
-                return
+                return receive, send
             await self._deny(send, path, 403, "this key may call models and read the catalog only; "
                                               "the master key manages the gateway", "permission_denied")
-            return
+            return None
         size = None if key.models else _content_length(scope["headers"])
         if size is None:  # an allowlist (the body's model is checked here), or a body without a declared length
             body = await self._read_body(receive, send, path)
             if body is None:
-                return
+                return None
             if key.models:
                 try:
                     model = _decode_model(body).model
@@ -194,31 +199,34 @@ class KeyGate:
                 if isinstance(model, str) and not key.allows(model):
                     self._count_refusal("model")
                     await self._deny(send, path, 403, f"this key may not use model {model!r}", "model_not_allowed")
-                    return
+                    return None
             size = len(body)
             receive = _replay(body, receive)
         elif size > self.max_body:
             await self._deny(send, path, 413, "request body too large; the limit is server.max_body_mb",
                              "request_too_large")
-            return
+            return None
         # else: the route reads the body itself, within the same limits (the server holds it to its declared length)
         est = max(1, size // 4)
         now = self.clock()
-        decision = await self._admit(key, est, now)
+        limiter: Limiter = self.state.limiter
+        # no limits: nothing to count; else from memory (a lease) when it can, without waiting
+        decision = limiter.admit_now(key, est, now) if key.has_limits else UNLIMITED
+        if decision is None:
+            decision = await self._admit(key, est, now)
         if not decision.ok:
             self._count_refusal(decision.reason or "limit")
             await self._refuse(send, path, decision)
-            return
+            return None
         extra = decision.headers()
         if record_ctx is not None:
-            self._remember(record_ctx.record.id, Pending(key, est, now))
+            self._remember(record_ctx.record.id, Pending(key, est, now, limiter))
 
         slot = self._headers_slot
         if slot is not None:  # the lean routes add them to the answer they write (no wrapper of send)
             scope[slot] = extra
-            await self.app(scope, receive, send)
-        else:
-            await self.app(scope, receive, with_headers(send, extra))
+            return receive, send
+        return receive, with_headers(send, extra)
 
     async def _admit(self, key: repo.KeyRecord, est: int, now: float) -> Decision:
         limiter: Limiter = self.state.limiter
@@ -260,9 +268,9 @@ class KeyGate:
         pending = self.pending.pop(record.id, None)
         if pending is None:
             return
-        self.state.limiter.settle(pending.key, pending.est_tokens,
-                                  int(record.prompt_tokens or 0) + int(record.completion_tokens or 0),
-                                  float(record.cost or 0.0), self.clock())
+        limiter = pending.limiter or self.state.limiter
+        limiter.settle(pending.key, pending.est_tokens, int(record.prompt_tokens or 0) + int(record.completion_tokens or 0),
+                       float(record.cost or 0.0), self.clock())
 
     # reading the body, answering errors ------------------------------------------------------------------------
     async def _read_body(self, receive: Any, send: Any, path: str) -> bytes | None:

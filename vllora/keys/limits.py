@@ -52,6 +52,9 @@ class Limiter(Protocol):
 
     async def admit(self, key: KeyRecord, est_tokens: int, now: float) -> Decision: ...
 
+    def admit_now(self, key: KeyRecord, est_tokens: int, now: float) -> Decision | None:
+        """The decision without waiting (in memory), or None: ``admit`` must decide."""
+
     def settle(self, key: KeyRecord, est_tokens: int, actual_tokens: int, cost: float, now: float) -> None: ...
 
     async def spent(self, key: KeyRecord, now: float) -> float: ...
@@ -104,6 +107,18 @@ class MemoryLimiter:
 
     async def admit(self, key: KeyRecord, est_tokens: int, now: float) -> Decision:
         spent = await self.spent(key, now) if key.budget_usd is not None else 0.0
+        return self._decide(key, est_tokens, now, spent)
+
+    def admit_now(self, key: KeyRecord, est_tokens: int, now: float) -> Decision | None:
+        spent = 0.0
+        if key.budget_usd is not None:
+            got = self._spend.get((key.id, period_bounds(key.period, now)[0]))
+            if got is None:
+                return None  # its spend is not loaded yet
+            spent = got
+        return self._decide(key, est_tokens, now, spent)
+
+    def _decide(self, key: KeyRecord, est_tokens: int, now: float, spent: float) -> Decision:
         denied = budget_denied(key, spent, now)
         if denied:
             return denied

@@ -15,10 +15,16 @@ and a settled cost is seen by every later admission. One pipeline is in flight a
 goes in the next one, sent as soon as the answers are back (under load, batches grow instead of calls).
 Settlements are never awaited by a request: they ride with the next admissions, or go out within
 ``SETTLE_DELAY_S`` when none come, and at ``aclose``. Seeding and reading spend use the ``redis`` client.
+The calls are packed in ``vllora.keys.redis_calls``.
+
+A busy key is leased (``vllora.keys.lease``): ``admit_now`` admits it from a chunk of its capacity that this
+instance took from Redis ahead of need (the chunk's requests and tokens are counted there when taken), without a
+Redis call or a wait; the next chunk is asked for in the same pipelines, unused parts go back in them.
 
 A Redis error (refused, reset, no answer within the link's deadline) fails every admission of its pipeline, and a
 script error every admission of its key id, with ``LimitsUnavailable`` (the gate applies the configured
 policy, fail open or closed); a failed settlement is counted and logged (at most once per 10 s), not retried.
+Any failure drops every lease, so the admissions that follow go to Redis and meet the policy.
 """
 
 from __future__ import annotations
@@ -31,17 +37,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
-
-from vllora.keys.limits import WINDOW_S, Decision, SpendLoader, tpm_window
-from vllora.keys.redis_link import RedisLink, bulk, pack
+from vllora.keys.lease import LEASE_TTL_S, Ask, Lease
+from vllora.keys.limits import WINDOW_S, Decision, SpendLoader
+from vllora.keys.redis_calls import Admit, Answer, Call, Queue, decision, decode_answers, pack_call
+from vllora.keys.redis_link import RedisLink, pack
 from vllora.keys.redis_script import BATCH
 from vllora.keys.repo import KeyRecord, period_bounds
 
 log = logging.getLogger("vllora.keys")
 SETTLE_DELAY_S = 0.05
-
-_decode_answers = msgspec.json.Decoder(list[tuple[int, str, float, float, float, str]]).decode
+LEASES_MAX = 10_000  # keys with a lease (or a demand counted) at once; past it they are all dropped
 
 
 class LimitsUnavailable(Exception):
@@ -49,35 +54,10 @@ class LimitsUnavailable(Exception):
 
 
 @dataclass(slots=True)
-class _Settle:
-    key: KeyRecord
-    tokens: int  # the correction: real minus estimated (0: none)
-    cost: float  # USD to charge (0: none)
-    now: float
-
-
-@dataclass(slots=True)
-class _Admit:
-    key: KeyRecord
-    est_tokens: int
-    now: float
-    future: asyncio.Future[Decision]
-    spend: str  # the spend counter's name ("": no budget)
-
-
-@dataclass(slots=True)
-class _Queue:
-    """What waits for the next call of one key id."""
-
-    settles: list[_Settle] = field(default_factory=list)
-    admits: list[_Admit] = field(default_factory=list)
-
-
-@dataclass(slots=True)
 class _Turn:
     """What the next pipeline takes (per key id), and that pipeline once it is sent."""
 
-    queues: dict[str, _Queue] = field(default_factory=dict)
+    queues: dict[str, Queue] = field(default_factory=dict)
     sent: asyncio.Task[None] | None = None
 
 
@@ -106,6 +86,8 @@ class RedisLimiter:
         self._member = secrets.token_hex(6)  # rpm set members: this process's prefix, a call number, the op's index
         self._seq = 0
         self._heads: dict[tuple[str, ...], bytes] = {}  # a call's keys -> EVALSHA, sha and keys, packed
+        self._leases: dict[str, Lease] = {}  # key id -> its lease here (``vllora.keys.lease``)
+        self.leases = 0  # chunks granted
         self._turn_armed = False
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -119,6 +101,7 @@ class RedisLimiter:
         """Count a Redis failure and log it (at most once per 10 s); ``dropped``: settlements it lost."""
         self.errors += 1
         self.settles_dropped += dropped
+        self._leases.clear()  # what they hold stays counted in Redis; admissions ask Redis (and meet the policy)
         self.last_error = type(exc).__name__
         now = time.monotonic()
         if now - self._warned > 10:
@@ -172,6 +155,41 @@ class RedisLimiter:
             raise self._fail(exc) from None
 
     # the Limiter interface ----------------------------------------------------------------------------------------
+    def admit_now(self, key: KeyRecord, est_tokens: int, now: float) -> Decision | None:
+        """From this instance's lease of the key, in memory; None when it holds none that fits (then ``admit``)."""
+        lease = self._leases.get(key.id)
+        if lease is None:
+            return None
+        decision = lease.take(key, est_tokens, now)
+        if lease.ended:
+            self._queue(key.id).returns += lease.ended
+            lease.ended = []
+            if self._timer is None:
+                self._timer = asyncio.get_running_loop().call_later(SETTLE_DELAY_S, self._flush_settles)
+        if decision is not None and not lease.asking and lease.left * 2 <= lease.last_grant:  # lease.due, inlined
+            self._ask(key, lease, now)
+        return decision
+
+    def _queue(self, key_id: str) -> Queue:
+        queues = self._next.queues
+        queue = queues.get(key_id)
+        if queue is None:
+            queue = queues[key_id] = Queue()
+        return queue
+
+    def _ask(self, key: KeyRecord, lease: Lease, now: float) -> None:
+        """Queue a lease call for the key (sent within this event-loop turn), unless its chunk would be too small."""
+        wanted = lease.want(key, now)
+        if wanted is None:
+            return
+        spend = self._spend_name(key, now)[0] if key.budget_usd is not None else ""
+        self._seq += 1
+        lease.asking = True
+        self._queue(key.id).ask = Ask(key, wanted[0], wanted[1], now, f"{self._member}L{self._seq}:", spend)
+        if not self._turn_armed:
+            self._turn_armed = True
+            asyncio.get_running_loop().call_soon(self._flush_turn)
+
     async def admit(self, key: KeyRecord, est_tokens: int, now: float) -> Decision:
         spend = ""
         if key.budget_usd is not None:
@@ -182,14 +200,18 @@ class RedisLimiter:
                 except Exception as exc:
                     raise self._fail(exc) from None
         future: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
-        queues = self._next.queues
-        queue = queues.get(key.id)
-        if queue is None:
-            queue = queues[key.id] = _Queue()
-        queue.admits.append(_Admit(key, est_tokens, now, future, spend))
+        self._queue(key.id).admits.append(Admit(key, est_tokens, now, future, spend))
         if not self._turn_armed:
             self._turn_armed = True
             asyncio.get_running_loop().call_soon(self._flush_turn)
+        lease = self._leases.get(key.id)
+        if lease is None:
+            if len(self._leases) >= LEASES_MAX:
+                self._leases.clear()
+            lease = self._leases[key.id] = Lease(since=now)
+        lease.seen(est_tokens)
+        if lease.due(now):
+            self._ask(key, lease, now)
         return await future
 
     def settle(self, key: KeyRecord, est_tokens: int, actual_tokens: int, cost: float, now: float) -> None:
@@ -197,20 +219,34 @@ class RedisLimiter:
         charge = cost if cost and key.budget_usd is not None else 0.0
         if not tokens and not charge:
             return
-        queues = self._next.queues
-        queue = queues.get(key.id)
-        if queue is None:
-            queue = queues[key.id] = _Queue()
-        queue.settles.append(_Settle(key, tokens, charge, now))
+        queue = self._queue(key.id)
+        queue.settled += 1
+        if tokens:
+            window = int(now // WINDOW_S)
+            queue.tokens[window] = queue.tokens.get(window, 0) + tokens
+        if charge:
+            name, seeded = self._spend_name(key, now)
+            queue.costs[name] = queue.costs.get(name, 0.0) + charge
+            if not seeded:
+                queue.unseeded[name] = (key, now)
+            lease = self._leases.get(key.id)
+            if lease is not None:
+                lease.charged += charge
         if self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(SETTLE_DELAY_S, self._flush_settles)
 
     def status(self) -> dict[str, object]:
         return {"backend": "redis", "url": _host(self.url), "errors": self.errors, "last_error": self.last_error,
-                "settles_dropped": self.settles_dropped}
+                "settles_dropped": self.settles_dropped, "calls": self.calls, "leases": self.leases,
+                "leased_keys": sum(1 for lease in self._leases.values() if lease.chunks)}
 
     async def aclose(self) -> None:
-        """Flush everything queued (settlements included), then close the connections."""
+        """Give back what the leases did not use, flush everything queued (settlements included), then close."""
+        for key_id, lease in self._leases.items():
+            returns = lease.close()
+            if returns:
+                self._queue(key_id).returns += returns
+        self._leases.clear()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -244,7 +280,7 @@ class RedisLimiter:
     async def _drain(self, admits: bool = False) -> None:
         """Until what is queued now (settlements; admissions too with ``admits``) and what is in flight is sent."""
         turn = self._next
-        if not any(q.settles or (admits and q.admits) for q in turn.queues.values()):
+        if not any(q.settled or q.returns or (admits and (q.admits or q.ask)) for q in turn.queues.values()):
             if self._inflight is not None:
                 await asyncio.shield(self._inflight)
             return
@@ -263,130 +299,76 @@ class RedisLimiter:
                 for a in queue.admits:
                     if not a.future.done():
                         a.future.set_exception(LimitsUnavailable("internal error"))
+                if queue.ask is not None and not queue.ask.answered:
+                    self._granted(queue.ask, None)
             self._inflight = None
             queues = self._next.queues
-            if any(q.admits for q in queues.values()):  # arrived while this pipeline was in flight
+            if any(q.admits or q.ask for q in queues.values()):  # arrived while this pipeline was in flight
                 self._start()
             elif queues and self._timer is None:
                 self._timer = asyncio.get_running_loop().call_later(SETTLE_DELAY_S, self._flush_settles)
 
-    async def _send(self, queues: dict[str, _Queue]) -> None:
-        """One script call per key id, all in one pipelined write; each answers its own admissions."""
-        calls: list[tuple[list[_Admit], int, bytes]] = []
+    async def _send(self, queues: dict[str, Queue]) -> None:
+        """One script call per key id, all in one pipelined write; each answers its own admissions (and lease)."""
+        calls: list[Call] = []
         for key_id, queue in queues.items():
-            call = await self._command(key_id, queue.settles, queue.admits)
+            for name, (key, now) in queue.unseeded.items():  # a period this process has not admitted in yet
+                try:
+                    await self._seed_spend(key, now)
+                except Exception as exc:
+                    self._fail(exc, dropped=1)
+                    queue.costs.pop(name, None)
+            self._seq += 1
+            call = pack_call(key_id, queue, f"{self._member}{self._seq}:", self._sha, self._heads, self._leases)
             if call is not None:
                 calls.append(call)
         if not calls:
             return
         self.calls += len(calls)
         try:
-            replies = await self._link.run([c[2] for c in calls])
+            replies = await self._link.run([c.packed for c in calls])
             missing = [i for i, reply in enumerate(replies) if isinstance(reply, self._no_script)]
             if missing:  # a new or restarted Redis: load the script, then send those calls again (same pipeline)
-                again = await self._link.run([pack(b"SCRIPT", b"LOAD", BATCH.encode()), *(calls[i][2] for i in missing)])
+                again = await self._link.run([pack(b"SCRIPT", b"LOAD", BATCH.encode()), *(calls[i].packed for i in missing)])
                 for i, reply in zip(missing, again[1:], strict=True):
                     replies[i] = reply
         except Exception as exc:
-            failed = self._fail(exc, dropped=sum(c[1] for c in calls))
-            for admits, _, _ in calls:
-                for a in admits:
+            failed = self._fail(exc, dropped=sum(c.settled for c in calls))
+            for call in calls:
+                for a in call.admits:
                     if not a.future.done():
                         a.future.set_exception(LimitsUnavailable(*failed.args))
             return
-        for (admits, settled, _), reply in zip(calls, replies, strict=True):
+        for call, reply in zip(calls, replies, strict=True):
+            admits, ask = call.admits, call.ask
             try:
                 if isinstance(reply, Exception):
                     raise reply
-                answers = _decode_answers(reply) if admits else []
+                answers = decode_answers(reply) if admits or ask else []
             except Exception as exc:  # a script error for this key id only
-                failed = self._fail(exc, dropped=settled)
+                failed = self._fail(exc, dropped=call.settled)
                 for a in admits:
                     if not a.future.done():
                         a.future.set_exception(LimitsUnavailable(*failed.args))
                 continue
-            for a, answer in zip(admits, answers, strict=True):
+            for a, answer in zip(admits, answers[:len(admits)], strict=True):
                 if not a.future.done():  # its request may have gone away meanwhile
-                    a.future.set_result(_decision(a.key, a.now, answer))
+                    a.future.set_result(decision(a.key, a.now, answer))
+            if ask is not None:
+                self._granted(ask, answers[-1])
 
-    async def _command(self, key_id: str, settles: list[_Settle], admits: list[_Admit]
-                       ) -> tuple[list[_Admit], int, bytes] | None:
-        """The packed EVALSHA for one key id: its settlements (summed per counter), then its admissions in order."""
-        prefix = f"vllora:{{{key_id}}}:"
-        keys = [prefix + "rpm"]
-        index: dict[str, int] = {}
-
-        def slot(name: str) -> int:
-            at = index.get(name)
-            if at is None:
-                keys.append(name)
-                at = index[name] = len(keys)
-            return at
-
-        ops: list[tuple[Any, ...]] = []
-        tokens: dict[int, int] = {}  # tpm counter -> correction: what the settlements add, summed (same totals)
-        costs: dict[int, float] = {}  # spend counter -> USD
-        for s in settles:
-            if s.cost:
-                name, seeded = self._spend_name(s.key, s.now)
-                if not seeded:  # settled in a period this process has not admitted in yet (a new day, a restart)
-                    try:
-                        await self._seed_spend(s.key, s.now)
-                    except Exception as exc:
-                        self._fail(exc, dropped=1)
-                        name = ""
-                if name:
-                    at = slot(name)
-                    costs[at] = costs.get(at, 0.0) + s.cost
-            if s.tokens:
-                at = slot(f"{prefix}tpm:{int(s.now // WINDOW_S)}")
-                tokens[at] = tokens.get(at, 0) + s.tokens
-        for at, n in tokens.items():
-            if n:
-                ops.append((0, at, n, 0, "0"))
-        for at, usd in costs.items():
-            ops.append((0, 0, 0, at, repr(usd)))
-        settled = len(settles) if ops else 0
-        windows: dict[int, tuple[int, int]] = {}  # minute window -> its tpm counter and the previous one's
-        for a in admits:
-            key = a.key
-            window, elapsed = tpm_window(a.now)
-            curr = prev = 0
-            if key.tpm is not None:
-                pair = windows.get(window)
-                if pair is None:
-                    pair = windows[window] = (slot(f"{prefix}tpm:{window}"), slot(f"{prefix}tpm:{window - 1}"))
-                curr, prev = pair
-            spend = slot(a.spend) if a.spend else 0
-            ops.append((1, int(a.now * 1000), -1 if key.rpm is None else key.rpm, -1 if key.tpm is None else key.tpm,
-                        a.est_tokens, -1 if key.budget_usd is None else key.budget_usd, elapsed, curr, prev, spend))
-        if not ops:
-            return None
-        self._seq += 1
-        payload = msgspec.json.encode((f"{self._member}{self._seq}:", ops))
-        names = tuple(keys)
-        head = self._heads.get(names)
-        if head is None:  # packed once per key id and minute (the tpm windows' names change each minute)
-            if len(self._heads) >= 4096:
-                self._heads.clear()
-            head = self._heads[names] = b"".join(bulk(arg) for arg in (b"EVALSHA", self._sha.encode(),
-                                                                       b"%d" % len(keys), *(k.encode() for k in keys)))
-        return admits, settled, b"*%d\r\n%b%b" % (len(keys) + 4, head, bulk(payload))
-
-
-def _decision(key: KeyRecord, now: float, answer: tuple[int, str, float, float, float, str]) -> Decision:
-    ok, reason, retry_ms, rem_req, rem_tok, spent = answer
-    if not ok:
-        if reason == "budget":
-            return Decision(False, "budget", resets_at=period_bounds(key.period, now)[2], budget_remaining=0.0)
-        return Decision(False, reason, retry_after=max(0.001, retry_ms / 1000),
-                        remaining_requests=0 if reason == "rpm" else None,
-                        remaining_tokens=0 if reason == "tpm" else None)
-    return Decision(True,
-                    remaining_requests=None if key.rpm is None else int(rem_req),
-                    remaining_tokens=None if key.tpm is None else int(rem_tok),
-                    budget_remaining=None if key.budget_usd is None else key.budget_usd - float(spent))
-
+    def _granted(self, ask: Ask, answer: Answer | None) -> None:
+        ask.answered = True
+        lease = self._leases.get(ask.key.id)
+        if lease is None or answer is None:  # dropped meanwhile (a Redis failure, too many keys): what was granted expires unused
+            if lease is not None:
+                lease.asking = False  # dropped meanwhile (a Redis failure, too many keys): what was granted expires unused
+            return
+        ok, _, _, requests, tokens, spent, rem_req, rem_tok = answer
+        if ok:
+            self.leases += 1
+        lease.granted(ask, int(requests) if ok else 0, int(tokens) if ok else 0, float(spent), rem_req, rem_tok,
+                      ask.now + LEASE_TTL_S)
 
 def _host(url: str) -> str:
     """The URL without credentials."""
