@@ -70,6 +70,7 @@ _TEXT_DELTA, _TEXT_DONE = _head("response.output_text.delta"), _head("response.o
 _PART_DONE, _ITEM_DONE = _head("response.content_part.done"), _head("response.output_item.done")
 _COMPLETED, _INCOMPLETE = _head("response.completed"), _head("response.incomplete")
 _ITEM_ADDED, _PART_ADDED = _head("response.output_item.added"), _head("response.content_part.added")
+_PERCENT = b"%"
 
 
 def event_frame(event: JSON) -> bytes:
@@ -98,7 +99,7 @@ class ResponseEvents:
         self.final: JSON | None = None  # the finished Response (completed, incomplete or failed)
         self.final_json: bytes | None = None  # ... encoded, when the stream ended normally
         self._pieces: list[str] = []  # the open message's text, joined into its part when it closes
-        self._delta_tail = b""  # the bytes after the sequence number every delta of the open message shares
+        self._delta_format = b""  # the open message's delta event, with %d for its sequence number, %b for its text
 
     # helpers --------------------------------------------------------------------------------------------
     def _ev(self, type_: str, **fields: Any) -> bytes:
@@ -202,10 +203,12 @@ class ResponseEvents:
                     + b',"type":"message","role":"assistant","status":"in_progress","content":[]}}\n\n',
                     _PART_ADDED + str(seq + 1).encode() + b',"item_id":' + escaped_id + b',"output_index":' + at
                     + b',"content_index":0,"part":{"type":"output_text","text":""' + _PART_END + b"}\n\n"]
-            self._delta_tail = b',"item_id":' + escaped_id + b',"output_index":' + at + b',"content_index":0,"delta":'
+            # every delta of this message: one %-format (ids are JSON-escaped: a "%" in them is doubled)
+            self._delta_format = (_TEXT_DELTA + b"%d,\"item_id\":" + escaped_id.replace(_PERCENT, b"%%")
+                                  + b',"output_index":' + at + b',"content_index":0,"delta":%b' + _LOGPROBS_END)
         self._pieces.append(text)
         # the same bytes _ev would make, without building and encoding a dict per token
-        out.append(_TEXT_DELTA + str(self.seq).encode() + self._delta_tail + _encode(text) + _LOGPROBS_END)
+        out.append(self._delta_format % (self.seq, _encode(text)))
         self.seq += 1
         return out
 
@@ -250,6 +253,7 @@ class ResponseEvents:
 
     def _chunks(self, chunks: list[_Chunk], out: list[bytes]) -> None:
         response = self.response
+        pieces = self._pieces
         for chunk in chunks:
             model = chunk.model
             if model and isinstance(model, str):
@@ -263,14 +267,15 @@ class ResponseEvents:
                 delta = choice.delta
                 if delta is not None:
                     text = delta.content
-                    if (text and self.text_at is not None and isinstance(text, str) and delta.tool_calls is None
+                    if (text and self.text_at is not None and text.__class__ is str and delta.tool_calls is None
                             and not delta.reasoning_content and not delta.reasoning):
                         # the open message's next token (what _text does then), the usual chunk
-                        self._pieces.append(text)
-                        out.append(_TEXT_DELTA + b"%d" % self.seq + self._delta_tail + _encode(text) + _LOGPROBS_END)
+                        pieces.append(text)
+                        out.append(self._delta_format % (self.seq, _encode(text)))
                         self.seq += 1
                     else:
                         self._delta(out, delta.reasoning_content or delta.reasoning, text, delta.tool_calls)
+                        pieces = self._pieces  # a new message starts a new list
                 if choice.finish_reason:
                     self.finish_reason = choice.finish_reason
 

@@ -30,8 +30,12 @@ def new_response_id() -> str:
 
 def skeleton(body: JSON, response_id: str, created_at: float | None = None, model: str | None = None) -> JSON:
     """A Response with no output yet (``status: in_progress``), echoing the request's settings."""
-    text = body.get("text") if isinstance(body.get("text"), dict) else None
-    reasoning = body.get("reasoning") if isinstance(body.get("reasoning"), dict) else None
+    get = body.get  # one lookup per field (this runs for every response)
+    text = get("text")
+    reasoning = get("reasoning")
+    parallel = get("parallel_tool_calls")
+    if not isinstance(reasoning, dict):
+        reasoning = {}
     return {
         "id": response_id,
         "object": "response",
@@ -40,23 +44,22 @@ def skeleton(body: JSON, response_id: str, created_at: float | None = None, mode
         "background": False,
         "error": None,
         "incomplete_details": None,
-        "instructions": body.get("instructions"),
-        "max_output_tokens": body.get("max_output_tokens"),
-        "metadata": body.get("metadata") or {},
+        "instructions": get("instructions"),
+        "max_output_tokens": get("max_output_tokens"),
+        "metadata": get("metadata") or {},
         "model": model or body["model"],
         "output": [],
-        "parallel_tool_calls": body.get("parallel_tool_calls") if isinstance(body.get("parallel_tool_calls"), bool)
-        else True,
-        "previous_response_id": body.get("previous_response_id"),
-        "reasoning": {"effort": (reasoning or {}).get("effort"), "summary": (reasoning or {}).get("summary")},
-        "temperature": body.get("temperature"),
-        "text": {"format": (text or {}).get("format") or {"type": "text"}},
-        "tool_choice": body.get("tool_choice") or "auto",
-        "tools": body.get("tools") or [],
-        "top_p": body.get("top_p"),
+        "parallel_tool_calls": parallel if parallel.__class__ is bool else True,
+        "previous_response_id": get("previous_response_id"),
+        "reasoning": {"effort": reasoning.get("effort"), "summary": reasoning.get("summary")},
+        "temperature": get("temperature"),
+        "text": {"format": (text.get("format") if isinstance(text, dict) else None) or {"type": "text"}},
+        "tool_choice": get("tool_choice") or "auto",
+        "tools": get("tools") or [],
+        "top_p": get("top_p"),
         "truncation": "disabled",
         "usage": None,
-        "user": body.get("user"),
+        "user": get("user"),
     }
 
 
