@@ -71,6 +71,14 @@ _PART_DONE, _ITEM_DONE = _head("response.content_part.done"), _head("response.ou
 _COMPLETED, _INCOMPLETE = _head("response.completed"), _head("response.incomplete")
 _ITEM_ADDED, _PART_ADDED = _head("response.output_item.added"), _head("response.content_part.added")
 _PERCENT = b"%"
+_RESPONSE_EVENT = b'%b%d,"response":%b}\n\n'  # head, sequence number, the encoded Response
+# a message's opening events: sequence number, output index, encoded item id (in the order each needs them)
+_MESSAGE_ADDED = (_ITEM_ADDED + b'%d,"output_index":%d,"item":{"id":%b,"type":"message","role":"assistant",'
+                  b'"status":"in_progress","content":[]}}\n\n')
+_TEXT_PART_ADDED = (_PART_ADDED + b'%d,"item_id":%b,"output_index":%d,"content_index":0,'
+                    b'"part":{"type":"output_text","text":""' + _PART_END + b"}\n\n")
+# a message's delta format: made once per message from its escaped id and output index ("%%d" stays "%d")
+_DELTA_FORMAT = _TEXT_DELTA + b'%%d,"item_id":%b,"output_index":%d,"content_index":0,"delta":%%b' + _LOGPROBS_END
 
 
 def event_frame(event: JSON) -> bytes:
@@ -114,9 +122,10 @@ class ResponseEvents:
 
     def start(self) -> list[bytes]:
         # the same Response in both: encoded once (the bytes _ev gives for each)
-        response = b',"response":' + _encode(self._snapshot()) + b"}\n\n"
+        response = _encode(self._snapshot())
         self.seq += 2
-        return [_CREATED + str(self.seq - 2).encode() + response, _IN_PROGRESS + str(self.seq - 1).encode() + response]
+        return [_RESPONSE_EVENT % (_CREATED, self.seq - 2, response),
+                _RESPONSE_EVENT % (_IN_PROGRESS, self.seq - 1, response)]
 
     def _add(self, item: JSON) -> tuple[int, bytes]:
         self.items.append(item)
@@ -196,16 +205,12 @@ class ResponseEvents:
             index = self.text_at = len(self.items) - 1
             item["content"] = [{"type": "output_text", "text": "", "annotations": [], "logprobs": []}]
             # output_item.added and content_part.added from templates (the bytes _ev gives for each)
-            escaped_id, at = _encode(item["id"]), str(index).encode()
+            escaped_id = _encode(item["id"])
             seq = self.seq
             self.seq += 2
-            out += [_ITEM_ADDED + str(seq).encode() + b',"output_index":' + at + b',"item":{"id":' + escaped_id
-                    + b',"type":"message","role":"assistant","status":"in_progress","content":[]}}\n\n',
-                    _PART_ADDED + str(seq + 1).encode() + b',"item_id":' + escaped_id + b',"output_index":' + at
-                    + b',"content_index":0,"part":{"type":"output_text","text":""' + _PART_END + b"}\n\n"]
+            out += [_MESSAGE_ADDED % (seq, index, escaped_id), _TEXT_PART_ADDED % (seq + 1, escaped_id, index)]
             # every delta of this message: one %-format (ids are JSON-escaped: a "%" in them is doubled)
-            self._delta_format = (_TEXT_DELTA + b"%d,\"item_id\":" + escaped_id.replace(_PERCENT, b"%%")
-                                  + b',"output_index":' + at + b',"content_index":0,"delta":%b' + _LOGPROBS_END)
+            self._delta_format = _DELTA_FORMAT % (escaped_id.replace(_PERCENT, b"%%"), index)
         self._pieces.append(text)
         # the same bytes _ev would make, without building and encoding a dict per token
         out.append(self._delta_format % (self.seq, _encode(text)))
@@ -311,7 +316,7 @@ class ResponseEvents:
         self.final = final
         self.final_json = _encode(final)  # encoded once: the event's and the stored row's
         head = _INCOMPLETE if final["status"] == "incomplete" else _COMPLETED
-        out.append(head + str(self.seq).encode() + b',"response":' + self.final_json + b"}\n\n")
+        out.append(_RESPONSE_EVENT % (head, self.seq, self.final_json))
         self.seq += 1
         return out
 

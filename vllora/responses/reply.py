@@ -65,20 +65,22 @@ def skeleton(body: JSON, response_id: str, created_at: float | None = None, mode
 
 def usage_from_chat(u: Mapping[str, Any] | None) -> JSON | None:
     """Chat usage (prompt/completion tokens) -> Responses usage (input/output tokens), ``cost`` kept."""
-    if not isinstance(u, Mapping):
+    if not isinstance(u, (dict, Mapping)):  # dict first: no ABC check for the usual one
         return None
-    prompt = int(u.get("prompt_tokens") or 0)
-    completion = int(u.get("completion_tokens") or 0)
-    pdetails = u.get("prompt_tokens_details") or {}
-    cdetails = u.get("completion_tokens_details") or {}
+    get = u.get
+    prompt = int(get("prompt_tokens") or 0)
+    completion = int(get("completion_tokens") or 0)
+    pdetails = get("prompt_tokens_details")
+    cdetails = get("completion_tokens_details")
     return {
         "input_tokens": prompt,
         "input_tokens_details": {"cached_tokens": int(pdetails.get("cached_tokens") or 0),
-                                 "cache_write_tokens": int(pdetails.get("cache_write_tokens") or 0)},
+                                 "cache_write_tokens": int(pdetails.get("cache_write_tokens") or 0)}
+        if pdetails else {"cached_tokens": 0, "cache_write_tokens": 0},
         "output_tokens": completion,
-        "output_tokens_details": {"reasoning_tokens": int(cdetails.get("reasoning_tokens") or 0)},
-        "total_tokens": int(u.get("total_tokens") or prompt + completion),
-        "cost": u.get("cost"),
+        "output_tokens_details": {"reasoning_tokens": int(cdetails.get("reasoning_tokens") or 0) if cdetails else 0},
+        "total_tokens": int(get("total_tokens") or prompt + completion),
+        "cost": get("cost"),
     }
 
 
@@ -124,7 +126,8 @@ def from_chat(completion: Mapping[str, Any], body: JSON, response_id: str) -> JS
     """The Response for a chat completion, with ``body`` the Responses request."""
     response = skeleton(body, response_id, completion.get("created"), completion.get("model"))
     choices = completion.get("choices") or [{}]
-    choice = choices[0] if isinstance(choices[0], Mapping) else {}
+    first = choices[0]
+    choice = first if isinstance(first, (dict, Mapping)) else {}  # dict first: no ABC check for the usual one
     message = choice.get("message") or {}
     output: list[JSON] = []
     reasoning = message.get("reasoning_content") or message.get("reasoning")

@@ -187,7 +187,8 @@ async def create_response(request: Request[Any, Any, Any]) -> Response[bytes] | 
     router: Router = request.app.state.router
     targets = router.resolve(body["model"], "chat")
     plan = Plan(body, raw, response_store(request.app.state), owner_of(request))
-    await plan.prepare()
+    if plan.previous:  # the stored conversation it continues (nothing to await otherwise)
+        await plan.prepare()
     response_id = new_response_id()
 
     if not body.get("stream"):
