@@ -77,6 +77,12 @@ _MESSAGE_ADDED = (_ITEM_ADDED + b'%d,"output_index":%d,"item":{"id":%b,"type":"m
                   b'"status":"in_progress","content":[]}}\n\n')
 _TEXT_PART_ADDED = (_PART_ADDED + b'%d,"item_id":%b,"output_index":%d,"content_index":0,'
                     b'"part":{"type":"output_text","text":""' + _PART_END + b"}\n\n")
+# a message's closing events: sequence number, then the encoded item id, output index, status, text as each needs
+_TEXT_DONE_EVENT = _TEXT_DONE + b'%d,"item_id":%b,"output_index":%d,"content_index":0,"text":%b' + _LOGPROBS_END
+_PART_DONE_EVENT = (_PART_DONE + b'%d,"item_id":%b,"output_index":%d,"content_index":0,'
+                    b'"part":{"type":"output_text","text":%b' + _PART_END + b"}\n\n")
+_MESSAGE_DONE_EVENT = (_ITEM_DONE + b'%d,"output_index":%d,"item":{"id":%b,"type":"message","role":"assistant",'
+                       b'"status":"%b","content":[{"type":"output_text","text":%b' + _PART_END + b"]}}\n\n")
 # a message's delta format: made once per message from its escaped id and output index ("%%d" stays "%d")
 _DELTA_FORMAT = _TEXT_DELTA + b'%%d,"item_id":%b,"output_index":%d,"content_index":0,"delta":%%b' + _LOGPROBS_END
 
@@ -143,16 +149,11 @@ class ResponseEvents:
         self._pieces = []
         item["status"] = status = "incomplete" if self.finish_reason in reply.INCOMPLETE else "completed"
         # the text escaped once for its three events (the bytes _ev gives for each)
-        escaped = _encode(text)
-        ids = b',"item_id":' + _encode(item["id"]) + b',"output_index":' + str(index).encode() + b',"content_index":0,'
-        seq = self.seq
+        escaped, escaped_id, seq = _encode(text), _encode(item["id"]), self.seq
         self.seq += 3
-        return [_TEXT_DONE + str(seq).encode() + ids + b'"text":' + escaped + _LOGPROBS_END,
-                _PART_DONE + str(seq + 1).encode() + ids + b'"part":{"type":"output_text","text":' + escaped
-                + _PART_END + b"}\n\n",
-                _ITEM_DONE + str(seq + 2).encode() + b',"output_index":' + str(index).encode() + b',"item":{"id":'
-                + _encode(item["id"]) + b',"type":"message","role":"assistant","status":"' + status.encode()
-                + b'","content":[{"type":"output_text","text":' + escaped + _PART_END + b"]}}\n\n"]
+        return [_TEXT_DONE_EVENT % (seq, escaped_id, index, escaped),
+                _PART_DONE_EVENT % (seq + 1, escaped_id, index, escaped),
+                _MESSAGE_DONE_EVENT % (seq + 2, index, escaped_id, status.encode(), escaped)]
 
     def _close_reasoning(self) -> list[bytes]:
         if self.reasoning_at is None:
