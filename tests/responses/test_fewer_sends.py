@@ -133,3 +133,20 @@ def test_a_json_reply_is_stored_as_the_bytes_the_client_got() -> None:
         await store.flush()
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("body", [
+    {"model": "m", "input": "hi"},
+    {"model": "m", "input": [{"role": "user", "content": "hi"}], "stream": True, "store": False},
+    {"model": "m", "previous_response_id": "resp_1", "input": "again"},
+])
+def test_a_plain_requests_skeleton_is_the_general_ones(body: dict[str, Any]) -> None:
+    from vllora.responses.reply import skeleton
+
+    fast = skeleton(body, "resp_2", 1700000000)
+    general = skeleton({**body, "unknown_field": 1}, "resp_2", 1700000000)  # a key the fast path does not know
+    assert msgspec.json.encode(fast) == msgspec.json.encode(general)
+    other = skeleton(body, "resp_3", 1700000000)
+    for key in ("metadata", "output", "reasoning", "text", "tools"):  # nothing mutable shared between responses
+        assert fast[key] is not other[key]
+    strict.response({**fast, "status": "completed"})

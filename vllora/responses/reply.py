@@ -28,8 +28,30 @@ def new_response_id() -> str:
     return f"resp_{time.time_ns() // 1000:014x}{random.getrandbits(96):024x}"
 
 
+_PLAIN_REQUEST = frozenset({"model", "input", "stream", "store", "previous_response_id"})
+_PLAIN_SKELETON: JSON = {  # the general case's fields in its order; the mutable ones are made anew per response
+    "id": None, "object": "response", "created_at": None, "status": "in_progress", "background": False, "error": None,
+    "incomplete_details": None, "instructions": None, "max_output_tokens": None, "metadata": None, "model": None,
+    "output": None, "parallel_tool_calls": True, "previous_response_id": None, "reasoning": None, "temperature": None,
+    "text": None, "tool_choice": "auto", "tools": None, "top_p": None, "truncation": "disabled", "usage": None,
+    "user": None,
+}
+
+
 def skeleton(body: JSON, response_id: str, created_at: float | None = None, model: str | None = None) -> JSON:
     """A Response with no output yet (``status: in_progress``), echoing the request's settings."""
+    if body.keys() <= _PLAIN_REQUEST:  # nothing to echo but the model (what the general case below gives then)
+        response = _PLAIN_SKELETON.copy()
+        response["id"] = response_id
+        response["created_at"] = int(created_at if created_at is not None else time.time())
+        response["metadata"] = {}
+        response["model"] = model or body["model"]
+        response["output"] = []
+        response["previous_response_id"] = body.get("previous_response_id")
+        response["reasoning"] = {"effort": None, "summary": None}
+        response["text"] = {"format": {"type": "text"}}
+        response["tools"] = []
+        return response
     get = body.get  # one lookup per field (this runs for every response)
     text = get("text")
     reasoning = get("reasoning")
