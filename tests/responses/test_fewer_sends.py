@@ -1,8 +1,8 @@
 """Translated Responses: fewer sends and encodes, the same bytes.
 
-A stream whose provider's first read is already here sends ``created`` / ``in_progress`` with that read's events
-(one send, not two), byte for byte what the two sends carried; a stream that must wait for its provider still
-sends them at once. Delta events made from one %-format are the bytes encoding each event gives, for any text.
+A stream whose provider's whole reply is already here sends ``created`` / ``in_progress`` with its first read's
+events (one send, not two), byte for byte what the two sends carried; a stream that may wait for its provider
+still sends them at once. Delta events made from one %-format are the bytes encoding each event gives, for any text.
 A JSON reply is encoded once: the stored row holds the bytes the client got.
 """
 
@@ -81,13 +81,17 @@ def test_a_ready_first_read_carries_the_start_events_in_its_send(reads: list[byt
     assert first == [b"event: response.created", b"event: response.in_progress"]
 
 
-def test_only_a_buffered_read_counts_as_ready() -> None:
+def test_only_a_whole_buffered_reply_counts_as_ready() -> None:
     class Stream:
         def __init__(self, chunks: Any) -> None:
             self.chunks = chunks
 
-    assert _buffered(Stream(type("Chunks", (), {"items": deque([b"data: {}\n\n"])})()))
-    assert not _buffered(Stream(type("Chunks", (), {"items": deque()})()))
+    def chunks(items: list[bytes], done: bool) -> Any:
+        return type("Chunks", (), {"items": deque(items), "done": done})()
+
+    assert _buffered(Stream(chunks([b"data: {}\n\n"], done=True)))  # the whole reply is here
+    assert not _buffered(Stream(chunks([b"data: {}\n\n"], done=False)))  # more to come: start events go at once
+    assert not _buffered(Stream(chunks([], done=True)))
 
     async def other_client() -> AsyncGenerator[bytes, None]:
         yield b""

@@ -244,15 +244,17 @@ def _failure(exc: Exception, scrubber: Scrubber) -> VlloraError:
 
 
 def _buffered(stream: Any) -> bool:
-    """The provider's first read is already here (the lean client keeps unread reads in ``chunks.items``; another
+    """The provider's whole reply is already here, unread: nothing the stream sends can wait for the provider then
+    (the lean client's ``chunks`` keeps unread reads in ``items`` and sets ``done`` at the reply's end; another
     client: False)."""
-    return bool(getattr(stream.chunks, "items", None))
+    chunks = stream.chunks
+    return getattr(chunks, "done", False) is True and bool(getattr(chunks, "items", None))
 
 
 async def _translate(plan: Plan, frames: AsyncGenerator[bytes, None], events: ResponseEvents, scrubber: Scrubber,
                      ctx: RequestContext, *, ready: bool = False) -> AsyncGenerator[bytes, None]:
     """The Responses events for ``frames``. ``created`` / ``in_progress`` go out at once, in one send; with ``ready``
-    (the provider's first read already arrived: waiting for it costs no time) they go with that read's events."""
+    (the provider's whole reply already arrived: reading it waits for nothing) they go with its first read's events."""
     closed = False  # the closing events were sent (with the read that carried the provider's [DONE])
     start = events.start()
     try:
