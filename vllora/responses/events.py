@@ -70,6 +70,21 @@ _TEXT_DELTA, _TEXT_DONE = _head("response.output_text.delta"), _head("response.o
 _PART_DONE, _ITEM_DONE = _head("response.content_part.done"), _head("response.output_item.done")
 _COMPLETED, _INCOMPLETE = _head("response.completed"), _head("response.incomplete")
 _ITEM_ADDED, _PART_ADDED = _head("response.output_item.added"), _head("response.content_part.added")
+_PERCENT = b"%"
+_RESPONSE_EVENT = b'%b%d,"response":%b}\n\n'  # head, sequence number, the encoded Response
+# a message's opening events: sequence number, output index, encoded item id (in the order each needs them)
+_MESSAGE_ADDED = (_ITEM_ADDED + b'%d,"output_index":%d,"item":{"id":%b,"type":"message","role":"assistant",'
+                  b'"status":"in_progress","content":[]}}\n\n')
+_TEXT_PART_ADDED = (_PART_ADDED + b'%d,"item_id":%b,"output_index":%d,"content_index":0,'
+                    b'"part":{"type":"output_text","text":""' + _PART_END + b"}\n\n")
+# a message's closing events: sequence number, then the encoded item id, output index, status, text as each needs
+_TEXT_DONE_EVENT = _TEXT_DONE + b'%d,"item_id":%b,"output_index":%d,"content_index":0,"text":%b' + _LOGPROBS_END
+_PART_DONE_EVENT = (_PART_DONE + b'%d,"item_id":%b,"output_index":%d,"content_index":0,'
+                    b'"part":{"type":"output_text","text":%b' + _PART_END + b"}\n\n")
+_MESSAGE_DONE_EVENT = (_ITEM_DONE + b'%d,"output_index":%d,"item":{"id":%b,"type":"message","role":"assistant",'
+                       b'"status":"%b","content":[{"type":"output_text","text":%b' + _PART_END + b"]}}\n\n")
+# a message's delta format: made once per message from its escaped id and output index ("%%d" stays "%d")
+_DELTA_FORMAT = _TEXT_DELTA + b'%%d,"item_id":%b,"output_index":%d,"content_index":0,"delta":%%b' + _LOGPROBS_END
 
 
 def event_frame(event: JSON) -> bytes:
@@ -98,7 +113,7 @@ class ResponseEvents:
         self.final: JSON | None = None  # the finished Response (completed, incomplete or failed)
         self.final_json: bytes | None = None  # ... encoded, when the stream ended normally
         self._pieces: list[str] = []  # the open message's text, joined into its part when it closes
-        self._delta_tail = b""  # the bytes after the sequence number every delta of the open message shares
+        self._delta_format = b""  # the open message's delta event, with %d for its sequence number, %b for its text
 
     # helpers --------------------------------------------------------------------------------------------
     def _ev(self, type_: str, **fields: Any) -> bytes:
@@ -113,9 +128,10 @@ class ResponseEvents:
 
     def start(self) -> list[bytes]:
         # the same Response in both: encoded once (the bytes _ev gives for each)
-        response = b',"response":' + _encode(self._snapshot()) + b"}\n\n"
+        response = _encode(self._snapshot())
         self.seq += 2
-        return [_CREATED + str(self.seq - 2).encode() + response, _IN_PROGRESS + str(self.seq - 1).encode() + response]
+        return [_RESPONSE_EVENT % (_CREATED, self.seq - 2, response),
+                _RESPONSE_EVENT % (_IN_PROGRESS, self.seq - 1, response)]
 
     def _add(self, item: JSON) -> tuple[int, bytes]:
         self.items.append(item)
@@ -133,16 +149,11 @@ class ResponseEvents:
         self._pieces = []
         item["status"] = status = "incomplete" if self.finish_reason in reply.INCOMPLETE else "completed"
         # the text escaped once for its three events (the bytes _ev gives for each)
-        escaped = _encode(text)
-        ids = b',"item_id":' + _encode(item["id"]) + b',"output_index":' + str(index).encode() + b',"content_index":0,'
-        seq = self.seq
+        escaped, escaped_id, seq = _encode(text), _encode(item["id"]), self.seq
         self.seq += 3
-        return [_TEXT_DONE + str(seq).encode() + ids + b'"text":' + escaped + _LOGPROBS_END,
-                _PART_DONE + str(seq + 1).encode() + ids + b'"part":{"type":"output_text","text":' + escaped
-                + _PART_END + b"}\n\n",
-                _ITEM_DONE + str(seq + 2).encode() + b',"output_index":' + str(index).encode() + b',"item":{"id":'
-                + _encode(item["id"]) + b',"type":"message","role":"assistant","status":"' + status.encode()
-                + b'","content":[{"type":"output_text","text":' + escaped + _PART_END + b"]}}\n\n"]
+        return [_TEXT_DONE_EVENT % (seq, escaped_id, index, escaped),
+                _PART_DONE_EVENT % (seq + 1, escaped_id, index, escaped),
+                _MESSAGE_DONE_EVENT % (seq + 2, index, escaped_id, status.encode(), escaped)]
 
     def _close_reasoning(self) -> list[bytes]:
         if self.reasoning_at is None:
@@ -195,17 +206,15 @@ class ResponseEvents:
             index = self.text_at = len(self.items) - 1
             item["content"] = [{"type": "output_text", "text": "", "annotations": [], "logprobs": []}]
             # output_item.added and content_part.added from templates (the bytes _ev gives for each)
-            escaped_id, at = _encode(item["id"]), str(index).encode()
+            escaped_id = _encode(item["id"])
             seq = self.seq
             self.seq += 2
-            out += [_ITEM_ADDED + str(seq).encode() + b',"output_index":' + at + b',"item":{"id":' + escaped_id
-                    + b',"type":"message","role":"assistant","status":"in_progress","content":[]}}\n\n',
-                    _PART_ADDED + str(seq + 1).encode() + b',"item_id":' + escaped_id + b',"output_index":' + at
-                    + b',"content_index":0,"part":{"type":"output_text","text":""' + _PART_END + b"}\n\n"]
-            self._delta_tail = b',"item_id":' + escaped_id + b',"output_index":' + at + b',"content_index":0,"delta":'
+            out += [_MESSAGE_ADDED % (seq, index, escaped_id), _TEXT_PART_ADDED % (seq + 1, escaped_id, index)]
+            # every delta of this message: one %-format (ids are JSON-escaped: a "%" in them is doubled)
+            self._delta_format = _DELTA_FORMAT % (escaped_id.replace(_PERCENT, b"%%"), index)
         self._pieces.append(text)
         # the same bytes _ev would make, without building and encoding a dict per token
-        out.append(_TEXT_DELTA + str(self.seq).encode() + self._delta_tail + _encode(text) + _LOGPROBS_END)
+        out.append(self._delta_format % (self.seq, _encode(text)))
         self.seq += 1
         return out
 
@@ -250,6 +259,7 @@ class ResponseEvents:
 
     def _chunks(self, chunks: list[_Chunk], out: list[bytes]) -> None:
         response = self.response
+        pieces = self._pieces
         for chunk in chunks:
             model = chunk.model
             if model and isinstance(model, str):
@@ -263,14 +273,15 @@ class ResponseEvents:
                 delta = choice.delta
                 if delta is not None:
                     text = delta.content
-                    if (text and self.text_at is not None and isinstance(text, str) and delta.tool_calls is None
+                    if (text and self.text_at is not None and text.__class__ is str and delta.tool_calls is None
                             and not delta.reasoning_content and not delta.reasoning):
                         # the open message's next token (what _text does then), the usual chunk
-                        self._pieces.append(text)
-                        out.append(_TEXT_DELTA + b"%d" % self.seq + self._delta_tail + _encode(text) + _LOGPROBS_END)
+                        pieces.append(text)
+                        out.append(self._delta_format % (self.seq, _encode(text)))
                         self.seq += 1
                     else:
                         self._delta(out, delta.reasoning_content or delta.reasoning, text, delta.tool_calls)
+                        pieces = self._pieces  # a new message starts a new list
                 if choice.finish_reason:
                     self.finish_reason = choice.finish_reason
 
@@ -306,7 +317,7 @@ class ResponseEvents:
         self.final = final
         self.final_json = _encode(final)  # encoded once: the event's and the stored row's
         head = _INCOMPLETE if final["status"] == "incomplete" else _COMPLETED
-        out.append(head + str(self.seq).encode() + b',"response":' + self.final_json + b"}\n\n")
+        out.append(_RESPONSE_EVENT % (head, self.seq, self.final_json))
         self.seq += 1
         return out
 

@@ -28,10 +28,36 @@ def new_response_id() -> str:
     return f"resp_{time.time_ns() // 1000:014x}{random.getrandbits(96):024x}"
 
 
+_PLAIN_REQUEST = frozenset({"model", "input", "stream", "store", "previous_response_id"})
+_PLAIN_SKELETON: JSON = {  # the general case's fields in its order; the mutable ones are made anew per response
+    "id": None, "object": "response", "created_at": None, "status": "in_progress", "background": False, "error": None,
+    "incomplete_details": None, "instructions": None, "max_output_tokens": None, "metadata": None, "model": None,
+    "output": None, "parallel_tool_calls": True, "previous_response_id": None, "reasoning": None, "temperature": None,
+    "text": None, "tool_choice": "auto", "tools": None, "top_p": None, "truncation": "disabled", "usage": None,
+    "user": None,
+}
+
+
 def skeleton(body: JSON, response_id: str, created_at: float | None = None, model: str | None = None) -> JSON:
     """A Response with no output yet (``status: in_progress``), echoing the request's settings."""
-    text = body.get("text") if isinstance(body.get("text"), dict) else None
-    reasoning = body.get("reasoning") if isinstance(body.get("reasoning"), dict) else None
+    if body.keys() <= _PLAIN_REQUEST:  # nothing to echo but the model (what the general case below gives then)
+        response = _PLAIN_SKELETON.copy()
+        response["id"] = response_id
+        response["created_at"] = int(created_at if created_at is not None else time.time())
+        response["metadata"] = {}
+        response["model"] = model or body["model"]
+        response["output"] = []
+        response["previous_response_id"] = body.get("previous_response_id")
+        response["reasoning"] = {"effort": None, "summary": None}
+        response["text"] = {"format": {"type": "text"}}
+        response["tools"] = []
+        return response
+    get = body.get  # one lookup per field (this runs for every response)
+    text = get("text")
+    reasoning = get("reasoning")
+    parallel = get("parallel_tool_calls")
+    if not isinstance(reasoning, dict):
+        reasoning = {}
     return {
         "id": response_id,
         "object": "response",
@@ -40,42 +66,43 @@ def skeleton(body: JSON, response_id: str, created_at: float | None = None, mode
         "background": False,
         "error": None,
         "incomplete_details": None,
-        "instructions": body.get("instructions"),
-        "max_output_tokens": body.get("max_output_tokens"),
-        "metadata": body.get("metadata") or {},
+        "instructions": get("instructions"),
+        "max_output_tokens": get("max_output_tokens"),
+        "metadata": get("metadata") or {},
         "model": model or body["model"],
         "output": [],
-        "parallel_tool_calls": body.get("parallel_tool_calls") if isinstance(body.get("parallel_tool_calls"), bool)
-        else True,
-        "previous_response_id": body.get("previous_response_id"),
-        "reasoning": {"effort": (reasoning or {}).get("effort"), "summary": (reasoning or {}).get("summary")},
-        "temperature": body.get("temperature"),
-        "text": {"format": (text or {}).get("format") or {"type": "text"}},
-        "tool_choice": body.get("tool_choice") or "auto",
-        "tools": body.get("tools") or [],
-        "top_p": body.get("top_p"),
+        "parallel_tool_calls": parallel if parallel.__class__ is bool else True,
+        "previous_response_id": get("previous_response_id"),
+        "reasoning": {"effort": reasoning.get("effort"), "summary": reasoning.get("summary")},
+        "temperature": get("temperature"),
+        "text": {"format": (text.get("format") if isinstance(text, dict) else None) or {"type": "text"}},
+        "tool_choice": get("tool_choice") or "auto",
+        "tools": get("tools") or [],
+        "top_p": get("top_p"),
         "truncation": "disabled",
         "usage": None,
-        "user": body.get("user"),
+        "user": get("user"),
     }
 
 
 def usage_from_chat(u: Mapping[str, Any] | None) -> JSON | None:
     """Chat usage (prompt/completion tokens) -> Responses usage (input/output tokens), ``cost`` kept."""
-    if not isinstance(u, Mapping):
+    if not isinstance(u, (dict, Mapping)):  # dict first: no ABC check for the usual one
         return None
-    prompt = int(u.get("prompt_tokens") or 0)
-    completion = int(u.get("completion_tokens") or 0)
-    pdetails = u.get("prompt_tokens_details") or {}
-    cdetails = u.get("completion_tokens_details") or {}
+    get = u.get
+    prompt = int(get("prompt_tokens") or 0)
+    completion = int(get("completion_tokens") or 0)
+    pdetails = get("prompt_tokens_details")
+    cdetails = get("completion_tokens_details")
     return {
         "input_tokens": prompt,
         "input_tokens_details": {"cached_tokens": int(pdetails.get("cached_tokens") or 0),
-                                 "cache_write_tokens": int(pdetails.get("cache_write_tokens") or 0)},
+                                 "cache_write_tokens": int(pdetails.get("cache_write_tokens") or 0)}
+        if pdetails else {"cached_tokens": 0, "cache_write_tokens": 0},
         "output_tokens": completion,
-        "output_tokens_details": {"reasoning_tokens": int(cdetails.get("reasoning_tokens") or 0)},
-        "total_tokens": int(u.get("total_tokens") or prompt + completion),
-        "cost": u.get("cost"),
+        "output_tokens_details": {"reasoning_tokens": int(cdetails.get("reasoning_tokens") or 0) if cdetails else 0},
+        "total_tokens": int(get("total_tokens") or prompt + completion),
+        "cost": get("cost"),
     }
 
 
@@ -121,7 +148,8 @@ def from_chat(completion: Mapping[str, Any], body: JSON, response_id: str) -> JS
     """The Response for a chat completion, with ``body`` the Responses request."""
     response = skeleton(body, response_id, completion.get("created"), completion.get("model"))
     choices = completion.get("choices") or [{}]
-    choice = choices[0] if isinstance(choices[0], Mapping) else {}
+    first = choices[0]
+    choice = first if isinstance(first, (dict, Mapping)) else {}  # dict first: no ABC check for the usual one
     message = choice.get("message") or {}
     output: list[JSON] = []
     reasoning = message.get("reasoning_content") or message.get("reasoning")

@@ -252,12 +252,24 @@ def _response_format(text: Any) -> JSON | None:
                          param="text.format.type")
 
 
+_OPTIONS = frozenset({"tools", "tool_choice", "parallel_tool_calls", "text", "max_output_tokens", "temperature", "top_p",
+                      "reasoning", "user"})  # the request fields to_chat translates besides the conversation
+
+
 def to_chat(body: JSON, items: list[JSON]) -> JSON:
     """The chat body for ``body`` with ``items`` (earlier conversation + this input) as the conversation."""
     messages = to_messages(items, body.get("instructions"))
-    if not any(m["role"] != "system" for m in messages):
+    for message in messages:
+        if message["role"] != "system":
+            break
+    else:
         raise InvalidRequest("'input' must contain at least one message or item", param="input")
     chat: JSON = {"model": body["model"], "messages": messages}
+    if body.keys().isdisjoint(_OPTIONS):  # no option to translate (what the general path below gives then)
+        if body.get("stream"):
+            chat["stream"] = True
+            chat["stream_options"] = {"include_usage": True}
+        return chat
     tools = _tools(body)
     if tools:
         chat["tools"] = tools

@@ -162,12 +162,14 @@ class Plan:
             return _encode(body), body
         return self.raw, self.body
 
-    def save(self, response: JSON | None, native_provider: str | None) -> None:
+    def save(self, response: JSON | None, native_provider: str | None, encoded: bytes | None = None) -> None:
+        """Keep ``response`` unless ``store: false``; ``encoded``: its JSON as the client got it (not encoded again)."""
         if response is None or self.body.get("store") is False or not isinstance(response.get("id"), str):
             return
         # a translated stream's final Response is stored as its last event carried it, encoded once
         events = self.events
-        encoded = events.final_json if events is not None and response is events.final else None
+        if encoded is None and events is not None and response is events.final:
+            encoded = events.final_json
         if self.previous and not response.get("previous_response_id"):
             response, encoded = {**response, "previous_response_id": self.previous}, None
         self.store.save(response, self.items, native_provider, self.owner, encoded)
@@ -185,7 +187,8 @@ async def create_response(request: Request[Any, Any, Any]) -> Response[bytes] | 
     router: Router = request.app.state.router
     targets = router.resolve(body["model"], "chat")
     plan = Plan(body, raw, response_store(request.app.state), owner_of(request))
-    await plan.prepare()
+    if plan.previous:  # the stored conversation it continues (nothing to await otherwise)
+        await plan.prepare()
     response_id = new_response_id()
 
     if not body.get("stream"):
@@ -205,8 +208,9 @@ async def create_response(request: Request[Any, Any, Any]) -> Response[bytes] | 
         outcome = await router.run(targets, ctx.track(attempt))
         ctx.outcome(outcome)  # target, usage and cost for the request log
         response: JSON = outcome.value
-        plan.save(response, outcome.target.provider.id if _native(outcome.target) else None)
-        return json_response(response, outcome.headers())
+        encoded = _encode(response)  # once: the client's body and the stored row
+        plan.save(response, outcome.target.provider.id if _native(outcome.target) else None, encoded)
+        return Response(encoded, media_type="application/json", headers=outcome.headers())
 
     stack = AsyncExitStack()
 
@@ -220,7 +224,8 @@ async def create_response(request: Request[Any, Any, Any]) -> Response[bytes] | 
                           router.scrubber, ctx)
         stream, translator = await chat_run.attempt_stream(router, target, plan.chat_for(target), None, stack)
         plan.events = events = ResponseEvents(body, response_id)
-        return _translate(plan, chat_run.frames(stream, translator, stack, ctx, joined=True), events, router.scrubber, ctx)
+        return _translate(plan, chat_run.frames(stream, translator, stack, ctx, joined=True), events, router.scrubber, ctx,
+                          ready=_buffered(stream))
 
     try:
         outcome = await router.run(targets, ctx.track(open_attempt))
@@ -238,11 +243,24 @@ def _failure(exc: Exception, scrubber: Scrubber) -> VlloraError:
     return UpstreamProtocolError(f"the provider's stream could not be read ({type(exc).__name__})")
 
 
+def _buffered(stream: Any) -> bool:
+    """The provider's whole reply is already here, unread: nothing the stream sends can wait for the provider then
+    (the lean client's ``chunks`` keeps unread reads in ``items`` and sets ``done`` at the reply's end; another
+    client: False)."""
+    chunks = stream.chunks
+    return getattr(chunks, "done", False) is True and bool(getattr(chunks, "items", None))
+
+
 async def _translate(plan: Plan, frames: AsyncGenerator[bytes, None], events: ResponseEvents, scrubber: Scrubber,
-                     ctx: RequestContext) -> AsyncGenerator[bytes, None]:
+                     ctx: RequestContext, *, ready: bool = False) -> AsyncGenerator[bytes, None]:
+    """The Responses events for ``frames``. ``created`` / ``in_progress`` go out at once, in one send; with ``ready``
+    (the provider's whole reply already arrived: reading it waits for nothing) they go with its first read's events."""
     closed = False  # the closing events were sent (with the read that carried the provider's [DONE])
+    start = events.start()
     try:
-        yield b"".join(events.start())  # created + in_progress: one send
+        if not ready:
+            yield b"".join(start)  # created + in_progress: one send
+            start = []
         try:
             async for frame in frames:
                 if closed:
@@ -252,6 +270,9 @@ async def _translate(plan: Plan, frames: AsyncGenerator[bytes, None], events: Re
                     out += events.close()
                     plan.save(events.final, None)  # before the last event: a follow-up may name it at once
                     closed = True
+                if start:
+                    out[:0] = start
+                    start = []
                 if out:  # the events the frames of one upstream read produced: one send
                     yield out[0] if len(out) == 1 else b"".join(out)
             tail = [] if closed else events.close()
@@ -264,6 +285,8 @@ async def _translate(plan: Plan, frames: AsyncGenerator[bytes, None], events: Re
             tail = events.fail(err.message, err.status, err.code)
         if not closed:
             plan.save(events.final, None)
+        if start:
+            tail[:0] = start
         if tail:
             yield b"".join(tail)  # the closing events: one send
     finally:
