@@ -72,7 +72,7 @@ class NativeEvents:
         if cut < 0 or self.done:
             return []
         whole, self.buffer = self.buffer[:cut + 2], self.buffer[cut + 2:]
-        if b"event: message_" not in whole and b"event: error" not in whole:
+        if whole.find(b"event: message_") < 0 and whole.find(b"event: error") < 0:  # (find: cheaper than `in`)
             return [whole]  # the common case: content deltas, relayed untouched
         return [b"".join(self._event(e + b"\n\n") for e in whole[:-2].split(b"\n\n") if e.strip())]
 

@@ -83,15 +83,17 @@ class OpenAIStream:
         if frame.startswith(b"data: [DONE]") or frame.startswith(b"data:[DONE]"):
             self.done = True
             return [DONE_FRAME]
-        if b'"error"' in frame and frame.startswith(b"data:"):
+        # bytes.find, not `in`: CPython 3.11's `bytes in bytes` first tries the operand as an int (a TypeError raised
+        # and cleared each time, 160 vs 100 ns); three tests per frame of every stream
+        if frame.find(b'"error"') >= 0 and frame.startswith(b"data:"):
             obj = _decode(frame[5:].strip())
             if isinstance(obj, dict) and isinstance(obj.get("error"), dict):
                 err = obj["error"]
                 raise UpstreamStatusError(str(err.get("message") or "provider stream error"), status=502,
                                           code=err.get("code") or err.get("type"))
-        if b'"content":"' in frame:
+        if frame.find(b'"content":"') >= 0:
             self.content_frames += 1
-        if b'"usage"' in frame and frame.startswith(b"data:") and not _NULL_USAGE.search(frame):
+        if frame.find(b'"usage"') >= 0 and frame.startswith(b"data:") and not _NULL_USAGE.search(frame):
             obj = _decode(frame[5:].strip())
             if isinstance(obj, dict) and isinstance(obj.get("usage"), dict):
                 obj["usage"] = with_cost(obj["usage"], self.pricing)
