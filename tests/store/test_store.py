@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import sys
-import threading
 import uuid
 
 import pytest
 
 from vllora.errors import StoreError
 from vllora.store import Migration, open_store
-from vllora.store.base import THREAD_NICE
 
 EXTRA = [
     Migration(1, "store metadata", "CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"),
@@ -116,17 +112,3 @@ async def test_postgres_restart_reconnects(postgres_url, monkeypatch):
         await store.run(lambda c: c.fetchone("SELECT 1"))
     assert await store.run(lambda c: c.fetchone("SELECT 1")) == (1,)
     await store.aclose()
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread niceness is Linux's")
-async def test_the_store_thread_yields_the_cpu_to_the_event_loop(tmp_path):
-    """The store's thread runs at a lower priority than the thread serving requests (and only that thread)."""
-    store = open_store(f"sqlite:///{tmp_path / 'vllora.db'}", migrations=EXTRA)
-    await store.start()
-    try:
-        ours = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-        theirs = await store.run(lambda c: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
-        assert theirs == min(ours + THREAD_NICE, 19)
-        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == ours
-    finally:
-        await store.aclose()

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -19,18 +18,6 @@ from vllora.store.migrations import MIGRATIONS, Migration
 
 log = logging.getLogger("vllora.store")
 T = TypeVar("T")
-THREAD_NICE = 10  # the store's thread yields the CPU to the event loop's (Linux: per-thread niceness)
-
-
-def _yield_cpu() -> None:
-    """Run on the store's thread as it starts: lower its scheduling priority, so a batch being written never takes
-    a core from the thread serving requests (``bench/ab.py``, chat JSON at 32 connections with the request log on:
-    6,534 -> 6,721 req/s, main thread 150.6 -> 145.2 us per request). Writes still get all idle CPU; under full
-    load they get less, and the bounded queue (which counts what it drops) absorbs the lag. Linux only: there a
-    thread's id is a valid ``setpriority`` target; elsewhere it could name another process."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), THREAD_NICE)
 RECONNECT_INTERVAL_S = 1.0
 
 
@@ -87,7 +74,7 @@ class Store:
         self.url = url
         self.description = _describe(url)
         self.migrations = sorted(migrations, key=lambda m: m.version)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vllora-store", initializer=_yield_cpu)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vllora-store")
         self._conn: Connection | None = None
         self._last_attempt = 0.0
         self._lock = threading.Lock()
