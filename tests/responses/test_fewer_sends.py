@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections import deque
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -23,8 +22,10 @@ from vllora.observe import NULL_CONTEXT
 from vllora.responses.events import ResponseEvents, event_frame
 from vllora.responses.reply import from_chat
 from vllora.responses.store import ResponseStore
+from vllora.routing.lean_conn import Chunks
 from vllora.routing.scrub import Scrubber
-from vllora.server.routes_responses import Plan, _buffered, _translate
+from vllora.routing.upstream import UpstreamStream
+from vllora.server.routes_responses import Plan, _translate
 
 BODY = {"model": "m", "input": "hi", "stream": True, "store": False}
 HOSTILE = ["100% sure", "%d %s %b %%", 'say "hi"\n', "\x00\x1f", "😀 é 日本", "\u2028", "back\\slash", "a" * 200]
@@ -82,22 +83,28 @@ def test_a_ready_first_read_carries_the_start_events_in_its_send(reads: list[byt
 
 
 def test_only_a_whole_buffered_reply_counts_as_ready() -> None:
-    class Stream:
-        def __init__(self, chunks: Any) -> None:
-            self.chunks = chunks
+    loop = asyncio.new_event_loop()
 
-    def chunks(items: list[bytes], done: bool) -> Any:
-        return type("Chunks", (), {"items": deque(items), "done": done})()
+    def stream(items: list[bytes], done: bool) -> UpstreamStream:
+        chunks = Chunks(loop, 5.0, "127.0.0.1")  # the lean client's
+        for item in items:
+            chunks.push(item)
+        if done:
+            chunks.end()
+        return UpstreamStream(200, {}, chunks)
 
-    assert _buffered(Stream(chunks([b"data: {}\n\n"], done=True)))  # the whole reply is here
-    assert not _buffered(Stream(chunks([b"data: {}\n\n"], done=False)))  # more to come: start events go at once
-    assert not _buffered(Stream(chunks([], done=True)))
+    try:
+        assert stream([b"data: {}\n\n"], done=True).all_here()  # the whole reply is here
+        assert not stream([b"data: {}\n\n"], done=False).all_here()  # more to come: start events go at once
+        assert not stream([], done=True).all_here()
+    finally:
+        loop.close()
 
     async def other_client() -> AsyncGenerator[bytes, None]:
         yield b""
 
     gen = other_client()
-    assert not _buffered(Stream(gen))  # another client's chunks: never assumed ready
+    assert not UpstreamStream(200, {}, gen).all_here()  # another client's chunks: never assumed ready
     asyncio.run(gen.aclose())
 
 

@@ -328,6 +328,10 @@ class Chunks:
         else:
             self.fail(err)
 
+    def all_here(self) -> bool:
+        """The reply has ended and reads of it wait unread: consuming them waits for nothing."""
+        return self.done and bool(self.items)
+
     def headers_ready(self, status: int, headers: dict[str, str]) -> None:
         conn = self.conn
         if conn is not None and conn.fut is not None and not conn.fut.done():

@@ -49,6 +49,12 @@ class UpstreamStream:
         parts = [c async for c in self.chunks]
         return b"".join(parts)
 
+    def all_here(self) -> bool:
+        """The provider's whole reply has arrived and none of it is read: reading it waits for nothing. Only the lean
+        client's chunks know (``lean_conn.Chunks.all_here``); with another client's, False."""
+        all_here = getattr(self.chunks, "all_here", None)
+        return all_here is not None and all_here() is True
+
 
 class UpstreamClient(Protocol):
     async def send(self, req: UpstreamRequest, *, timeout_s: float, connect_timeout_s: float) -> UpstreamResponse:

@@ -225,7 +225,7 @@ async def create_response(request: Request[Any, Any, Any]) -> Response[bytes] | 
         stream, translator = await chat_run.attempt_stream(router, target, plan.chat_for(target), None, stack)
         plan.events = events = ResponseEvents(body, response_id)
         return _translate(plan, chat_run.frames(stream, translator, stack, ctx, joined=True), events, router.scrubber, ctx,
-                          ready=_buffered(stream))
+                          ready=stream.all_here())
 
     try:
         outcome = await router.run(targets, ctx.track(open_attempt))
@@ -241,14 +241,6 @@ def _failure(exc: Exception, scrubber: Scrubber) -> VlloraError:
     if isinstance(exc, VlloraError):
         return scrubber.error(exc)  # providers may echo the key they were sent
     return UpstreamProtocolError(f"the provider's stream could not be read ({type(exc).__name__})")
-
-
-def _buffered(stream: Any) -> bool:
-    """The provider's whole reply is already here, unread: nothing the stream sends can wait for the provider then
-    (the lean client's ``chunks`` keeps unread reads in ``items`` and sets ``done`` at the reply's end; another
-    client: False)."""
-    chunks = stream.chunks
-    return getattr(chunks, "done", False) is True and bool(getattr(chunks, "items", None))
 
 
 async def _translate(plan: Plan, frames: AsyncGenerator[bytes, None], events: ResponseEvents, scrubber: Scrubber,
