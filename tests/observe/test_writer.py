@@ -63,6 +63,15 @@ async def test_records_round_trip_through_the_queries(url):
         [("anthropic", 503, "overloaded"), ("openai", 200, None)]
     assert await store.run(lambda c: queries.get_request(c, "nope")) is None
 
+    def older(c):  # a record written before its attempts moved onto its row (migration 22): they are in the table
+        c.execute("UPDATE requests SET attempts = NULL WHERE id = ?", (f"{1:016x}",))
+        c.execute("INSERT INTO request_attempts VALUES (?, 0, 'bedrock', 'b', 429, 'throttled', 1, 2)", (f"{1:016x}",))
+        return queries.get_request(c, f"{1:016x}")
+
+    assert [(a["provider"], a["status"], a["error_code"]) for a in (await store.run(older))["attempts"]] == \
+        [("bedrock", 429, "throttled")]
+    assert (await store.run(lambda c: queries.get_request(c, f"{2:016x}")))["attempts"][1]["model"] == "m1"
+
     thread = await store.run(lambda c: queries.get_thread(c, "th"))
     assert [r["requests"] for r in thread["runs"]] == [3, 2] and len(thread["requests"]) == 5
     threads = await store.run(lambda c: queries.list_threads(c, None, None))
@@ -152,6 +161,9 @@ async def test_retention_prunes_old_records_and_their_children(url):
     writer.on_record(record(1, ts=time.time() - 3 * 86400, tags=["old"]))
     writer.on_record(record(2, tags=["new"]))
     await writer.flush()
+    for n in (1, 2):  # attempts rows as a log written before attempts moved onto the request row has them
+        await store.run(lambda c, n=n: c.execute("INSERT INTO request_attempts VALUES (?, 0, 'p', 'm', 200, NULL, 1, 1)",
+                                                 (f"{n:016x}",)))
     await writer.prune()
     assert await store.run(lambda c: c.fetchall("SELECT id FROM requests")) == [(f"{2:016x}",)]
     assert await store.run(lambda c: c.fetchall("SELECT DISTINCT request_id FROM request_attempts")) == [(f"{2:016x}",)]

@@ -154,6 +154,9 @@ def list_requests(conn: Connection, flt: RequestFilter, limit: int = 50, cursor:
     return {"data": data, "next_cursor": next_cursor}
 
 
+_ATTEMPT_FIELDS = ("provider", "model", "status", "error_code", "start_ts", "latency_ms")
+
+
 def _attempts(conn: Connection, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for start in range(0, len(ids), 500):
@@ -168,16 +171,20 @@ def _attempts(conn: Connection, ids: list[str]) -> dict[str, list[dict[str, Any]
 
 
 def _full_rows(conn: Connection, where: str, params: list[Any], order: str) -> list[dict[str, Any]]:
-    rows = conn.fetchall(f"SELECT {', '.join(_SUMMARY_COLS)}, request_body, response_body FROM requests{where} "
+    rows = conn.fetchall(f"SELECT {', '.join(_SUMMARY_COLS)}, request_body, response_body, attempts FROM requests{where} "
                          f"ORDER BY {order}", params)
     records = []
     for row in rows:
-        rec = _summary(row[:-2])
-        rec["request_body"], rec["response_body"] = row[-2], row[-1]
+        rec = _summary(row[:-3])
+        rec["request_body"], rec["response_body"] = row[-3], row[-2]
+        rec["attempts"] = ([dict(zip(_ATTEMPT_FIELDS, a, strict=True)) for a in msgspec.json.decode(row[-1])]
+                          if row[-1] else None)
         records.append(rec)
-    attempts = _attempts(conn, [r["id"] for r in records])
+    older = [r["id"] for r in records if r["attempts"] is None]  # written before attempts were kept on the row
+    attempts = _attempts(conn, older) if older else {}
     for rec in records:
-        rec["attempts"] = attempts.get(rec["id"], [])
+        if rec["attempts"] is None:
+            rec["attempts"] = attempts.get(rec["id"], [])
     return records
 
 

@@ -1,6 +1,7 @@
 """``LogWriter``: the request-log observer. ``on_record`` only appends to a bounded queue; a background task
-flushes it in batches through the store's one thread (at least once a second, sooner when a batch is full); a
-batch's statements are built on the loop in slices of 100 records, so it never stalls requests for long.
+flushes it in batches through the store's one thread (at least once a second, sooner when a batch is full). A
+record is queued as the JSON bytes of its row (``encode``): SQLite unpacks a batch of them in C (``json_each``);
+for PostgreSQL they are decoded on the loop in slices of 100, so it never stalls requests for long.
 
 A full queue or a failing database drops records and counts them (``/health``, ``vllora_log_records_dropped``);
 requests never wait for the database. ``aclose`` (shutdown, SIGTERM) flushes what is queued. Retention:
@@ -17,7 +18,6 @@ import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable
-from operator import itemgetter
 from typing import Any
 
 import msgspec
@@ -32,14 +32,12 @@ _encode = msgspec.json.Encoder().encode
 COLUMNS = ("id", "ts", "endpoint", "model", "route", "provider", "upstream_model", "status", "error_type",
            "error_code", "prompt_tokens", "cached_tokens", "completion_tokens", "reasoning_tokens", "cost",
            "latency_ms", "ttft_ms", "stream", "key_id", "thread_id", "run_id", "thread_title", "user_id",
-           "metadata", "tags", "traceparent", "request_body", "response_body")
+           "metadata", "tags", "traceparent", "request_body", "response_body", "attempts")
 INSERT_REQUEST = (f"INSERT INTO requests ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
                   "ON CONFLICT (id) DO NOTHING")
-INSERT_ATTEMPT = ("INSERT INTO request_attempts (request_id, seq, provider, model, status, error_code, start_ts, "
-                  "latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (request_id, seq) DO NOTHING")
 INSERT_TAG = "INSERT INTO request_tags (request_id, tag, ts) VALUES (?, ?, ?) ON CONFLICT (request_id, tag) DO NOTHING"
 PRUNE_EVERY_S = 3600.0
-PREPARE_SLICE = 100  # records prepared at a time on the event loop (~0.25 ms): a batch never stalls it for long
+PREPARE_SLICE = 100  # rows decoded at a time on the event loop without SQLite's JSON (~0.25 ms): never a long stall
 _JSON_ARROWS = sqlite3.sqlite_version_info >= (3, 38)  # the ->> operator (older SQLite: executemany)
 
 
@@ -48,33 +46,107 @@ def _text(value: str | None) -> str | None:
     return value.replace("\x00", "") if value is not None and "\x00" in value else value
 
 
-def request_row(r: RequestRecord) -> tuple[Any, ...]:
-    """The row; texts a client can choose go through ``_text`` (ids, routes, providers and key ids are ours)."""
-    return (r.id, r.ts, _text(r.endpoint), _text(r.model), r.route, r.provider, r.upstream_model,
-            r.status, _text(r.error_type), _text(r.error_code), r.prompt_tokens, r.cached_tokens,
-            r.completion_tokens, r.reasoning_tokens, r.cost, r.latency_ms, r.ttft_ms, int(r.stream), r.key_id,
-            _text(r.thread_id), _text(r.run_id), _text(r.thread_title), _text(r.user),
-            _encode(r.metadata).decode() if r.metadata is not None else None,
-            _encode(r.tags).decode() if r.tags else None, _text(r.traceparent), _text(r.request_body),
-            _text(r.response_body))
+# A queued record is one JSON array (``encode``): a kind (0 or 1), the ``COMMON`` columns, with kind 1 the ``RARE``
+# ones too (metadata and tags as the JSON texts stored), and last the attempts as [provider, model, status,
+# error_code, start_ts, latency_ms] arrays (null when none), stored as that JSON text. Most records have none of the
+# rare columns (kind 0): SQLite then reads 17 values of a row, not 29.
+COMMON = ("id", "ts", "endpoint", "model", "provider", "upstream_model", "status", "prompt_tokens", "cached_tokens",
+          "completion_tokens", "reasoning_tokens", "cost", "latency_ms", "ttft_ms", "stream", "key_id")
+RARE = tuple(c for c in COLUMNS if c not in COMMON and c != "attempts")
+_NAMES = (("kind", *COMMON, "attempts"), ("kind", *COMMON, *RARE, "attempts"))  # a row's layout, by kind
+_ORDER = tuple(tuple(names.index(c) if c in names else -1 for c in COLUMNS) for names in _NAMES)  # COLUMNS from a row
+_STREAM = _NAMES[0].index("stream")  # the same in both layouts (the COMMON columns come first)
+_NUL = b"\\u0000"  # how msgspec writes a NUL inside a JSON string
+
+
+def encode(r: RequestRecord) -> bytes:
+    """The record as the bytes the log queues (one C call; the record itself is freed with its request), which SQLite
+    reads as they are. Texts with a NUL (rare: PostgreSQL TEXT refuses it) take ``_clean`` first."""
+    attempts = [(a.provider, a.model, a.status, a.error_code, a.start_ts, a.latency_ms) for a in r.attempts] or None
+    rare = (r.route, r.error_type, r.error_code, r.thread_id, r.run_id, r.thread_title, r.user, r.metadata,
+            r.tags or None, r.traceparent, r.request_body, r.response_body)
+    if rare.count(None) == len(RARE):
+        row = _encode((0, r.id, r.ts, r.endpoint, r.model, r.provider, r.upstream_model, r.status, r.prompt_tokens,
+                       r.cached_tokens, r.completion_tokens, r.reasoning_tokens, r.cost, r.latency_ms, r.ttft_ms,
+                       r.stream, r.key_id, attempts))
+    else:
+        row = _encode((1, r.id, r.ts, r.endpoint, r.model, r.provider, r.upstream_model, r.status, r.prompt_tokens,
+                       r.cached_tokens, r.completion_tokens, r.reasoning_tokens, r.cost, r.latency_ms, r.ttft_ms,
+                       r.stream, r.key_id, r.route, r.error_type, r.error_code, r.thread_id, r.run_id, r.thread_title,
+                       r.user, _encode(r.metadata).decode() if r.metadata is not None else None,
+                       _encode(r.tags).decode() if r.tags else None, r.traceparent, r.request_body, r.response_body,
+                       attempts))
+    if row.find(_NUL) >= 0:
+        row = _clean(row)
+    return row
+
+
+def _clean(row: bytes) -> bytes:
+    """The row with NUL taken out of every text (metadata keeps its JSON text: an escape there is not a NUL)."""
+    values = msgspec.json.decode(row)
+    for i, name in enumerate(_NAMES[values[0]]):
+        value = values[i]
+        if name == "tags" and value is not None:
+            values[i] = _encode([_text(t) for t in msgspec.json.decode(value)]).decode()
+        elif name == "attempts" and value is not None:
+            values[i] = [[_text(v) if isinstance(v, str) else v for v in a] for a in value]
+        elif name != "metadata" and isinstance(value, str):
+            values[i] = _text(value)
+    return _encode(values)
 
 
 Statement = tuple[str, Any, bool]  # SQL, its parameters (one tuple, or rows for executemany), many
 
 
-def prepare(records: list[RequestRecord], dialect: str) -> list[Statement]:
-    """The statements that write a batch, built on the event loop's thread (pure Python, no I/O), so that the
-    store's thread runs only the database's own code, which releases the GIL: Python work there would make the
-    event loop wait for the GIL and hand it back and forth, for every batch."""
-    out: list[Statement] = []
-    for sql, rows in (
-            (INSERT_REQUEST, [request_row(r) for r in records]),
-            (INSERT_ATTEMPT, [(r.id, i, _text(a.provider), _text(a.model), a.status, _text(a.error_code), a.start_ts,
-                               a.latency_ms) for r in records for i, a in enumerate(r.attempts)]),
-            (INSERT_TAG, [(r.id, _text(t), r.ts) for r in records for t in dict.fromkeys(r.tags)])):
-        if rows:
-            out.append(_statement(sql, rows, dialect))
-    return out
+def _insert_json(names: tuple[str, ...]) -> str:
+    """Rows of one kind from a JSON array. SQLite renders json_each's ``value`` again each time the query reads it: the
+    columns come from a MATERIALIZED table of the rows (one rendering a row, then the JSON parse cache)."""
+    cols = names[1:]
+    select = ", ".join(f"v ->> {names.index(c)}" for c in cols)
+    return (f"WITH r(v) AS MATERIALIZED (SELECT value FROM json_each(?)) INSERT INTO requests ({', '.join(cols)}) "
+            f"SELECT {select} FROM r WHERE true ON CONFLICT (id) DO NOTHING")
+
+
+JSON_REQUEST = (_insert_json(_NAMES[0]), _insert_json(_NAMES[1]))
+_TAGS = _NAMES[1].index("tags")
+JSON_TAG = ("INSERT INTO request_tags (request_id, tag, ts) SELECT r.value ->> 1, t.value, r.value ->> 2 "
+            f"FROM json_each(?) AS r, json_each(r.value ->> {_TAGS}) AS t WHERE r.value ->> {_TAGS} IS NOT NULL "
+            "ON CONFLICT (request_id, tag) DO NOTHING")
+_KIND0 = ord("0")
+
+
+def statements(rows: list[bytes], dialect: str) -> list[Statement]:
+    """The statements that write a batch of ``encode``d rows, built on the event loop's thread, so that the store's
+    thread runs only the database's own code, which releases the GIL (Python work there would make the event loop
+    wait for the GIL and hand it back and forth, for every batch).
+
+    SQLite (3.38+): each kind's rows as one JSON array bound to one statement (``json_each``): one string bound,
+    and SQLite unpacks the rows in C without the GIL. Elsewhere (PostgreSQL): the rows decoded and written with
+    ``executemany``."""
+    if not rows:
+        return []
+    if dialect == "sqlite" and _JSON_ARROWS:
+        full = [row for row in rows if row[1] != _KIND0]
+        plain = [row for row in rows if row[1] == _KIND0] if full else rows
+        out: list[Statement] = []
+        if plain:
+            out.append((JSON_REQUEST[0], (b"[" + b",".join(plain) + b"]",), False))
+        if full:
+            full_batch = b"[" + b",".join(full) + b"]"
+            out += [(JSON_REQUEST[1], (full_batch,), False), (JSON_TAG, (full_batch,), False)]
+        return out
+    values: list[list[Any]] = msgspec.json.decode(b"[" + b",".join(rows) + b"]")
+    requests, tag_rows = [], []
+    for v in values:
+        if v[-1] is not None:
+            v[-1] = _encode(v[-1]).decode()
+        v[_STREAM] = int(v[_STREAM])
+        v.append(None)  # what index -1 of ``_ORDER`` reads: a rare column of a kind 0 row
+        row = tuple(v[i] for i in _ORDER[v[0]])
+        requests.append(row)
+        if v[0] and v[_TAGS] is not None:
+            tag_rows += [(row[0], t, row[1]) for t in dict.fromkeys(msgspec.json.decode(v[_TAGS]))]
+    return [(sql, rows_, True) for sql, rows_ in ((INSERT_REQUEST, requests), (INSERT_TAG, tag_rows)) if rows_]
 
 
 def apply(conn: Connection, statements: list[Statement]) -> None:
@@ -88,26 +160,7 @@ def apply(conn: Connection, statements: list[Statement]) -> None:
 
 def insert_records(conn: Connection, records: list[RequestRecord]) -> None:
     """One transaction for the whole batch (called on the store's thread)."""
-    apply(conn, prepare(records, conn.dialect))
-
-
-def _statement(sql: str, rows: list[tuple[Any, ...]], dialect: str) -> Statement:
-    """SQLite: the whole batch as one JSON array bound to one statement (``json_each``). ``executemany`` binds
-    every value of every row in Python, holding the GIL the event loop's thread needs; here one string is bound
-    and SQLite unpacks the rows in C without it."""
-    if dialect != "sqlite" or len(rows) < 2 or not _JSON_ARROWS:
-        return sql, rows, True
-    head, _, tail = sql.partition(" VALUES ")
-    table, _, columns = head.partition(" (")
-    names = columns.rstrip(")").split(", ")
-    conflict = tail.partition(")")[2]
-    n = len(rows)
-    used = [i for i, column in enumerate(zip(*rows, strict=True)) if column.count(None) != n]
-    if len(used) < len(names):  # columns NULL in every row are left out (most are, for most requests)
-        rows = list(map(itemgetter(*used), rows)) if len(used) > 1 else [(row[used[0]],) for row in rows]
-    select = ", ".join(f"value ->> {n}" for n in range(len(used)))
-    return (f"{table} ({', '.join(names[i] for i in used)}) SELECT {select} FROM json_each(?) WHERE true{conflict}",
-            (_encode(rows),), False)
+    apply(conn, statements([encode(r) for r in records], conn.dialect))
 
 
 def prune(conn: Connection, before: float) -> int:
@@ -125,7 +178,7 @@ class LogWriter:
         self.batch = batch
         self.interval_s = interval_s
         self.on_drop = on_drop
-        self.queue: deque[RequestRecord] = deque()
+        self.queue: deque[bytes] = deque()  # ``encode``d records
         self.dropped = 0
         self.written = 0
         self.database = "ok"
@@ -139,7 +192,7 @@ class LogWriter:
         if len(queue) >= self.max_queue:
             self._drop(1)
             return
-        queue.append(record)
+        queue.append(encode(record))
         if len(queue) >= self.batch and self._wake is not None:
             self._wake.set()
 
@@ -169,25 +222,27 @@ class LogWriter:
     async def flush(self) -> None:
         """Write everything queued, a batch per transaction; on a database error drop that batch and stop."""
         queue = self.queue
+        dialect = self.store.dialect
+        step = self.batch if dialect == "sqlite" and _JSON_ARROWS else PREPARE_SLICE  # SQLite: a join, no decoding
         while queue:
-            records = [queue.popleft() for _ in range(min(len(queue), self.batch))]
-            statements: list[Statement] = []
-            for start in range(0, len(records), PREPARE_SLICE):  # the loop serves requests between slices
+            rows = [queue.popleft() for _ in range(min(len(queue), self.batch))]
+            prepared: list[Statement] = []
+            for start in range(0, len(rows), step):  # the loop serves requests between slices
                 if start:
                     await asyncio.sleep(0)
-                statements += prepare(records[start:start + PREPARE_SLICE], self.store.dialect)
+                prepared += statements(rows[start:start + step], dialect)
             try:
-                await self.store.run(functools.partial(apply, statements=statements))
+                await self.store.run(functools.partial(apply, statements=prepared))
             except StoreError as exc:
                 if self.database == "ok":
                     log.warning("request log: %s; dropping records until it is back", exc.message)
                 self.database = "down"
-                self._drop(len(records))
+                self._drop(len(rows))
                 return
             if self.database != "ok":
                 log.warning("request log: database is back")
             self.database = "ok"
-            self.written += len(records)
+            self.written += len(rows)
 
     async def prune(self) -> None:
         self._last_prune = time.monotonic()

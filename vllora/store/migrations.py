@@ -122,3 +122,10 @@ MIGRATIONS.append(Migration(2, "request log", """
 MIGRATIONS.append(Migration(21, "stored responses belong to the key that made them", """
     ALTER TABLE responses ADD COLUMN owner TEXT NOT NULL DEFAULT ''
 """))
+
+# issue 14: a request's attempts as a JSON array on its row ([[provider, model, status, error_code, start_ts,
+# latency_ms], ...]) instead of a row each in request_attempts: writing them there cost as much as the request row.
+# request_attempts keeps what was written before (read when a row's attempts column is NULL) and is pruned as before.
+MIGRATIONS.append(Migration(22, "a request's attempts on its row", """
+    ALTER TABLE requests ADD COLUMN attempts TEXT
+"""))
