@@ -171,7 +171,7 @@ def test_a_stream_that_breaks_mid_way_ends_in_response_failed_both_ways(how: str
     rng = random.Random(3)
     reads: list[bytes | Exception] = [*split(chunk({"content": 'half "a" 😀'}) + chunk({"content": "\n%"}), how, rng),
                                       UpstreamTimeout("the provider went quiet")]
-    sent, events, ctx, saved, _ = same_both_ways(reads)
+    _, events, ctx, saved, _ = same_both_ways(reads)
     types = [e.split(b"\n", 1)[0] for e in events]
     assert types[-2:] == [b"event: error", b"event: response.failed"]
     assert msgspec.json.decode(saved[0])["status"] == "failed"
