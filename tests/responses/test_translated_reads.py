@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import AsyncExitStack
 from types import SimpleNamespace
 from typing import Any
@@ -76,7 +76,7 @@ def split(data: bytes, how: str, rng: random.Random) -> list[bytes]:
     return [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
 
 
-def run(reads: list[bytes | Exception], direct: bool) -> tuple[bytes, list[bytes], Recorder, list[Any], int]:
+def run(reads: Sequence[bytes | Exception], direct: bool) -> tuple[bytes, list[bytes], Recorder, list[Any], int]:
     """(bytes sent, events one by one, the record's calls, saved responses, upstream releases)"""
 
     async def upstream() -> AsyncGenerator[bytes, None]:
@@ -107,7 +107,7 @@ def run(reads: list[bytes | Exception], direct: bool) -> tuple[bytes, list[bytes
     return asyncio.run(collect())
 
 
-def same_both_ways(reads: list[bytes | Exception]) -> tuple[bytes, list[bytes], Recorder, list[Any], int]:
+def same_both_ways(reads: Sequence[bytes | Exception]) -> tuple[bytes, list[bytes], Recorder, list[Any], int]:
     general = run(reads, direct=False)
     direct = run(reads, direct=True)
     assert direct[0] == general[0]  # the same bytes
