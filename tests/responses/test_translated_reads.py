@@ -205,3 +205,30 @@ def test_a_plain_requests_fast_validation_is_the_general_one(body: dict[str, Any
         return None
 
     assert outcome(body) == outcome({**body, "metadata": None})  # a key the fast check does not know: the general path
+
+
+class _NoDatabase:
+    async def run(self, fn: Any) -> Any:
+        return None
+
+
+def test_a_row_kept_encoded_only_serves_lookups_before_it_is_written() -> None:
+    from vllora.responses.store import ResponseStore
+
+    async def scenario() -> None:
+        first: dict[str, Any] = {"id": "resp_a", "object": "response", "previous_response_id": None,
+                 "output": [{"id": "msg_a", "type": "message", "role": "assistant",
+                             "content": [{"type": "output_text", "text": 'A "😀"\n'}]}]}
+        second: dict[str, Any] = {**first, "id": "resp_b", "previous_response_id": "resp_a"}
+        asked = [{"id": "msg_in", "type": "message", "role": "user", "content": [{"type": "input_text", "text": "1"}]}]
+        store = ResponseStore(_NoDatabase())
+        store.save(first, asked, encoded=msgspec.json.encode(first))
+        store.save(second, asked)  # kept as it is
+        assert store.pending["resp_a"].response is None  # only the bytes are held
+        assert await store.get("resp_a") == first
+        assert await store.get("resp_a", owner="someone else") is None
+        assert await store.conversation("resp_b") == [*asked, *first["output"], *asked, *second["output"]]
+        assert await store.input_items("resp_b") == [*asked, *first["output"], *asked]
+        assert store.pending["resp_a"].values()[4] == msgspec.json.encode(first).decode()
+
+    asyncio.run(scenario())
