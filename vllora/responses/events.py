@@ -92,6 +92,7 @@ def event_frame(event: JSON) -> bytes:
 
 
 _DATA_LINE = re.compile(rb"^data:(.*)", re.MULTILINE)  # "." is any byte but "\n": the rest of the line
+_strip = bytes.strip
 
 
 def frame_payloads(frame: bytes) -> list[bytes]:
@@ -243,7 +244,8 @@ class ResponseEvents:
 
     def feed(self, frame: bytes) -> list[bytes]:
         """One OpenAI chat SSE frame in; zero or more Responses events out."""
-        payloads = [p for p in frame_payloads(frame) if p and p != b"[DONE]"]
+        # frame_payloads' data lines, stripped and filtered in one pass
+        payloads = [p for p in map(_strip, _DATA_LINE.findall(frame)) if p and p != b"[DONE]"]
         out: list[bytes] = []
         try:
             chunks = list(map(_decode_chunk, payloads))  # all of them before any is used
