@@ -34,19 +34,19 @@ _decode = msgspec.json.decode
 FAILED_CODES = {429: "rate_limit_exceeded"}
 
 
-class _Delta(msgspec.Struct):
+class _Delta(msgspec.Struct, gc=False):
     content: Any = None
     reasoning_content: Any = None
     reasoning: Any = None
     tool_calls: Any = None
 
 
-class _Choice(msgspec.Struct):
+class _Choice(msgspec.Struct, gc=False):
     delta: _Delta | None = None
     finish_reason: Any = None
 
 
-class _Chunk(msgspec.Struct):
+class _Chunk(msgspec.Struct, gc=False):
     """The fields of a chat chunk the events read; the rest is skipped, not built."""
 
     model: Any = None
@@ -92,6 +92,7 @@ def event_frame(event: JSON) -> bytes:
 
 
 _DATA_LINE = re.compile(rb"^data:(.*)", re.MULTILINE)  # "." is any byte but "\n": the rest of the line
+_strip = bytes.strip
 
 
 def frame_payloads(frame: bytes) -> list[bytes]:
@@ -114,6 +115,7 @@ class ResponseEvents:
         self.final_json: bytes | None = None  # ... encoded, when the stream ended normally
         self._pieces: list[str] = []  # the open message's text, joined into its part when it closes
         self._delta_format = b""  # the open message's delta event, with %d for its sequence number, %b for its text
+        self._escaped_id = b""  # the open message's id, JSON-encoded
 
     # helpers --------------------------------------------------------------------------------------------
     def _ev(self, type_: str, **fields: Any) -> bytes:
@@ -127,8 +129,9 @@ class ResponseEvents:
         return {**self.response, "output": [dict(i) for i in self.items]}
 
     def start(self) -> list[bytes]:
-        # the same Response in both: encoded once (the bytes _ev gives for each)
-        response = _encode(self._snapshot())
+        # the same Response in both: encoded once (the bytes _ev gives for each); with no output yet, the skeleton
+        # itself (its output is [], what a snapshot gives then)
+        response = _encode(self._snapshot() if self.items else self.response)
         self.seq += 2
         return [_RESPONSE_EVENT % (_CREATED, self.seq - 2, response),
                 _RESPONSE_EVENT % (_IN_PROGRESS, self.seq - 1, response)]
@@ -149,7 +152,7 @@ class ResponseEvents:
         self._pieces = []
         item["status"] = status = "incomplete" if self.finish_reason in reply.INCOMPLETE else "completed"
         # the text escaped once for its three events (the bytes _ev gives for each)
-        escaped, escaped_id, seq = _encode(text), _encode(item["id"]), self.seq
+        escaped, escaped_id, seq = _encode(text), self._escaped_id, self.seq
         self.seq += 3
         return [_TEXT_DONE_EVENT % (seq, escaped_id, index, escaped),
                 _PART_DONE_EVENT % (seq + 1, escaped_id, index, escaped),
@@ -206,7 +209,7 @@ class ResponseEvents:
             index = self.text_at = len(self.items) - 1
             item["content"] = [{"type": "output_text", "text": "", "annotations": [], "logprobs": []}]
             # output_item.added and content_part.added from templates (the bytes _ev gives for each)
-            escaped_id = _encode(item["id"])
+            self._escaped_id = escaped_id = _encode(item["id"])
             seq = self.seq
             self.seq += 2
             out += [_MESSAGE_ADDED % (seq, index, escaped_id), _TEXT_PART_ADDED % (seq + 1, escaped_id, index)]
@@ -241,7 +244,8 @@ class ResponseEvents:
 
     def feed(self, frame: bytes) -> list[bytes]:
         """One OpenAI chat SSE frame in; zero or more Responses events out."""
-        payloads = [p for p in frame_payloads(frame) if p and p != b"[DONE]"]
+        # frame_payloads' data lines, stripped and filtered in one pass
+        payloads = [p for p in map(_strip, _DATA_LINE.findall(frame)) if p and p != b"[DONE]"]
         out: list[bytes] = []
         try:
             chunks = list(map(_decode_chunk, payloads))  # all of them before any is used
@@ -260,6 +264,8 @@ class ResponseEvents:
     def _chunks(self, chunks: list[_Chunk], out: list[bytes]) -> None:
         response = self.response
         pieces = self._pieces
+        seq = self.seq  # kept here while the usual chunks come, written back before anything else reads it
+        delta_format = self._delta_format if self.text_at is not None else None  # a message is open
         for chunk in chunks:
             model = chunk.model
             if model and isinstance(model, str):
@@ -273,17 +279,21 @@ class ResponseEvents:
                 delta = choice.delta
                 if delta is not None:
                     text = delta.content
-                    if (text and self.text_at is not None and text.__class__ is str and delta.tool_calls is None
+                    if (delta_format is not None and text and text.__class__ is str and delta.tool_calls is None
                             and not delta.reasoning_content and not delta.reasoning):
                         # the open message's next token (what _text does then), the usual chunk
                         pieces.append(text)
-                        out.append(self._delta_format % (self.seq, _encode(text)))
-                        self.seq += 1
+                        out.append(delta_format % (seq, _encode(text)))
+                        seq += 1
                     else:
+                        self.seq = seq
                         self._delta(out, delta.reasoning_content or delta.reasoning, text, delta.tool_calls)
+                        seq = self.seq
                         pieces = self._pieces  # a new message starts a new list
+                        delta_format = self._delta_format if self.text_at is not None else None
                 if choice.finish_reason:
                     self.finish_reason = choice.finish_reason
+        self.seq = seq
 
     def _generic(self, payload: bytes, out: list[bytes]) -> None:
         """A chunk decoded as plain JSON (what ``feed`` does with one that is not of the usual shape)."""
@@ -312,8 +322,14 @@ class ResponseEvents:
 
     def close(self) -> list[bytes]:
         """The stream ended normally: close open items, then ``response.completed`` / ``response.incomplete``."""
-        out = self._close_reasoning() + self._close_text() + self._close_calls()
-        final = reply.finish(self._snapshot(), self.finish_reason, self.usage)
+        if self.reasoning_at is None and not self.open_calls:  # at most a message open, the usual end
+            out = self._close_text()
+        else:
+            out = self._close_reasoning() + self._close_text() + self._close_calls()
+        # every item is closed and nothing changes any more: the Response itself is the final one (no snapshot copy)
+        final = self.response
+        final["output"] = self.items
+        reply.finish(final, self.finish_reason, self.usage)
         self.final = final
         self.final_json = _encode(final)  # encoded once: the event's and the stored row's
         head = _INCOMPLETE if final["status"] == "incomplete" else _COMPLETED

@@ -34,8 +34,17 @@ def _positive_int(body: JSON, key: str) -> None:
         raise InvalidRequest(f"'{key}' must be a positive integer", param=key)
 
 
+_PLAIN = frozenset({"model", "input", "stream", "store"})  # a plain request's keys: what the fast check below knows
+_FLAG_TYPES = (bool, type(None))
+
+
 def validate(body: JSON) -> None:
     """What every /v1/responses request must satisfy, native or translated."""
+    if body.keys() <= _PLAIN:  # model, a text input, flags: the checks below for just these keys, at once
+        model, value = body.get("model"), body.get("input")
+        if (model.__class__ is str and model and value.__class__ is str and body.get("stream").__class__ in _FLAG_TYPES
+                and body.get("store").__class__ in _FLAG_TYPES):
+            return
     if not isinstance(body.get("model"), str) or not body["model"]:
         raise InvalidRequest("'model' is required and must be a non-empty string", param="model")
     for key, message in UNSUPPORTED.items():

@@ -45,10 +45,14 @@ class Row:
     created_at: float
     previous_id: str | None
     native_provider: str | None
-    response: JSON
+    response: JSON | None  # None when it is kept encoded only (``response_json``)
     input: list[JSON]
     owner: str = ""  # the issued key that made it ("" for the master key or an open gateway)
-    response_json: bytes | None = None  # ``response`` already encoded (a stream's final event), or None
+    response_json: bytes | None = None  # the response already encoded (the bytes the client got), or None
+
+    def response_object(self) -> JSON:
+        """The response (decoded from its bytes when kept encoded only: a lookup of a row not yet written)."""
+        return self.response if self.response is not None else dict(_decode(self.response_json or b"{}"))
 
     def values(self) -> tuple[Any, ...]:
         encoded = self.response_json if self.response_json is not None else _encode(self.response)
@@ -85,9 +89,11 @@ class ResponseStore:
     def save(self, response: JSON, input_items: list[JSON], native_provider: str | None = None, owner: str = "",
              encoded: bytes | None = None) -> None:
         """Keep a response (written in the background; visible to lookups at once). ``encoded``: the response's
-        JSON when the caller has it already (it is then not encoded again)."""
+        JSON when the caller has it already (it is then not encoded again, and the row keeps only these bytes
+        until written: a pending row holds one bytes object, not the response's tree of dicts and strings)."""
         self.pending[response["id"]] = Row(response["id"], self.clock(), response.get("previous_response_id"),
-                                           native_provider, response, input_items, owner, encoded)
+                                           native_provider, None if encoded is not None else response, input_items,
+                                           owner, encoded)
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.get_running_loop().create_task(self._flush_all())
 
@@ -126,7 +132,7 @@ class ResponseStore:
     async def get(self, response_id: str, owner: str = "") -> JSON | None:
         row = self._fresh(self.pending.get(response_id))
         if row is not None:
-            return row.response if row.owner == owner else None
+            return row.response_object() if row.owner == owner else None
         found = await self.store.run(lambda conn: conn.fetchone(
             "SELECT response FROM responses WHERE id = ? AND created_at >= ? AND owner = ?",
             (response_id, self._cutoff(), owner)))
@@ -160,7 +166,7 @@ class ResponseStore:
             row = self._fresh(self.pending.get(current))
             if row is None:
                 break
-            chain.append((row.response, row.input))
+            chain.append((row.response_object(), row.input))
             current = row.previous_id
         if current is not None and len(chain) < MAX_CHAIN:
             chain.extend(await self._stored_chain(current, MAX_CHAIN - len(chain)))

@@ -120,11 +120,17 @@ async def frames(stream: UpstreamStream, translator: StreamTranslator, stack: As
         for frame in translator.close():
             yield frame
     finally:
-        usage = getattr(translator, "usage_seen", None)
-        if usage is None and hasattr(translator, "partial_usage"):  # cut short: charged for what was produced
-            usage = translator.partial_usage()
-        ctx.usage(usage)
+        charge(translator, ctx)
         await stack.aclose()
+
+
+def charge(translator: StreamTranslator, ctx: RequestContext) -> None:
+    """The usage ``translator`` saw to ``ctx``: what the provider reported, or, for a stream cut short, an estimate
+    of what was produced (a client that left is charged for it)."""
+    usage = getattr(translator, "usage_seen", None)
+    if usage is None and hasattr(translator, "partial_usage"):  # cut short: charged for what was produced
+        usage = translator.partial_usage()
+    ctx.usage(usage)
 
 
 async def open_stream(router: Router, targets: list[Target], body: JSON, raw: bytes | None,

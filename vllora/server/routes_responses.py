@@ -27,7 +27,7 @@ from litestar.response import Response, Stream
 from vllora.errors import InvalidRequest, RequestError, UpstreamProtocolError, VlloraError
 from vllora.observe import RequestContext, context_of
 from vllora.providers import get_adapter
-from vllora.providers.base import JSON, NativeSurfaces, Target
+from vllora.providers.base import JSON, NativeSurfaces, StreamTranslator, Target
 from vllora.providers.openai_shapes import DONE_FRAME
 from vllora.responses import passthrough
 from vllora.responses.events import ResponseEvents
@@ -224,8 +224,8 @@ async def create_response(request: Request[Any, Any, Any]) -> Response[bytes] | 
                           router.scrubber, ctx)
         stream, translator = await chat_run.attempt_stream(router, target, plan.chat_for(target), None, stack)
         plan.events = events = ResponseEvents(body, response_id)
-        return _translate(plan, chat_run.frames(stream, translator, stack, ctx, joined=True), events, router.scrubber, ctx,
-                          ready=stream.all_here())
+        return _translate(plan, stream.chunks, events, router.scrubber, ctx, ready=stream.all_here(),
+                          translator=translator, stack=stack)
 
     try:
         outcome = await router.run(targets, ctx.track(open_attempt))
@@ -243,22 +243,33 @@ def _failure(exc: Exception, scrubber: Scrubber) -> VlloraError:
     return UpstreamProtocolError(f"the provider's stream could not be read ({type(exc).__name__})")
 
 
-async def _translate(plan: Plan, frames: AsyncGenerator[bytes, None], events: ResponseEvents, scrubber: Scrubber,
-                     ctx: RequestContext, *, ready: bool = False) -> AsyncGenerator[bytes, None]:
-    """The Responses events for ``frames``. ``created`` / ``in_progress`` go out at once, in one send; with ``ready``
-    (the provider's whole reply already arrived: reading it waits for nothing) they go with its first read's events."""
+async def _translate(plan: Plan, reads: AsyncIterator[bytes], events: ResponseEvents, scrubber: Scrubber,
+                     ctx: RequestContext, *, ready: bool = False, translator: StreamTranslator | None = None,
+                     stack: AsyncExitStack | None = None) -> AsyncGenerator[bytes, None]:
+    """The Responses events for a translated stream: ``reads`` are the provider's reads as ``translator`` turns them
+    into chat frames (here, not in a ``chat_run.frames`` generator: one generator fewer per read; the usage goes to
+    ``ctx`` and ``stack`` is closed as there), or, without ``translator``, chat frames already (the frames of one
+    read joined). ``created`` / ``in_progress`` go out at once, in one send; with ``ready`` (the provider's whole
+    reply already arrived: reading it waits for nothing) they go with its first read's events."""
     closed = False  # the closing events were sent (with the read that carried the provider's [DONE])
+    released = translator is None  # the translator's usage charged and the upstream response released
     start = events.start()
     try:
         if not ready:
             yield b"".join(start)  # created + in_progress: one send
             start = []
         try:
-            async for frame in frames:
+            async for read in reads:
                 if closed:
                     continue  # after [DONE]: nothing more for the client
-                out = events.feed(frame)
-                if frame.endswith(DONE_FRAME):  # the provider is done: its closing events leave with this read's
+                if translator is None:
+                    out, last = events.feed(read), read
+                else:
+                    frames = translator.feed(read)
+                    if not frames:
+                        continue
+                    out, last = events.feed(frames[0] if len(frames) == 1 else b"".join(frames)), frames[-1]
+                if last.endswith(DONE_FRAME):  # the provider is done: its closing events leave with this read's
                     out += events.close()
                     plan.save(events.final, None)  # before the last event: a follow-up may name it at once
                     closed = True
@@ -267,9 +278,25 @@ async def _translate(plan: Plan, frames: AsyncGenerator[bytes, None], events: Re
                     start = []
                 if out:  # the events the frames of one upstream read produced: one send
                     yield out[0] if len(out) == 1 else b"".join(out)
-            tail = [] if closed else events.close()
+            tail: list[bytes] = []
+            if translator is not None and not closed:  # what the translator held back (and its [DONE])
+                frames = translator.close()
+                if frames:
+                    tail = events.feed(b"".join(frames))
+            if not released:  # the provider's stream is over: charged and released before the last send
+                released = True
+                chat_run.charge(translator, ctx)  # type: ignore[arg-type]
+                await stack.aclose()  # type: ignore[union-attr]
+            if not closed:
+                tail += events.close()
         except Exception as exc:
-            await frames.aclose()  # the upstream connection goes now, not after a slow client read the failure
+            # the upstream connection goes now, not after a slow client read the failure
+            if translator is None:
+                await reads.aclose()  # type: ignore[attr-defined]
+            elif not released:
+                released = True
+                chat_run.charge(translator, ctx)
+                await stack.aclose()  # type: ignore[union-attr]
             if closed:
                 return
             err = _failure(exc, scrubber)
@@ -282,7 +309,11 @@ async def _translate(plan: Plan, frames: AsyncGenerator[bytes, None], events: Re
         if tail:
             yield b"".join(tail)  # the closing events: one send
     finally:
-        await frames.aclose()
+        if translator is None:
+            await reads.aclose()  # type: ignore[attr-defined]
+        elif not released:
+            chat_run.charge(translator, ctx)
+            await stack.aclose()  # type: ignore[union-attr]
 
 
 async def _relay(plan: Plan, chunks: AsyncIterator[bytes], relay: passthrough.NativeStream, stack: AsyncExitStack,
