@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import uuid
 
@@ -111,4 +112,13 @@ async def test_postgres_restart_reconnects(postgres_url, monkeypatch):
     with pytest.raises(StoreError):
         await store.run(lambda c: c.fetchone("SELECT 1"))
     assert await store.run(lambda c: c.fetchone("SELECT 1")) == (1,)
+    await store.aclose()
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="SCHED_BATCH is Linux's")
+async def test_the_store_thread_is_a_batch_job_for_the_scheduler_and_the_loop_is_not(tmp_path):
+    store = open_store(f"sqlite:///{tmp_path}/s.db")
+    await store.start()
+    assert await store.run(lambda conn: os.sched_getscheduler(0)) == os.SCHED_BATCH
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER  # the event loop's thread keeps the normal policy
     await store.aclose()
