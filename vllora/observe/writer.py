@@ -63,19 +63,13 @@ def encode(r: RequestRecord) -> bytes:
     """The record as the bytes the log queues (one C call; the record itself is freed with its request), which SQLite
     reads as they are. Texts with a NUL (rare: PostgreSQL TEXT refuses it) take ``_clean`` first."""
     attempts = [(a.provider, a.model, a.status, a.error_code, a.start_ts, a.latency_ms) for a in r.attempts] or None
-    rare = (r.route, r.error_type, r.error_code, r.thread_id, r.run_id, r.thread_title, r.user, r.metadata,
-            r.tags or None, r.traceparent, r.request_body, r.response_body)
-    if rare.count(None) == len(RARE):
-        row = _encode((0, r.id, r.ts, r.endpoint, r.model, r.provider, r.upstream_model, r.status, r.prompt_tokens,
-                       r.cached_tokens, r.completion_tokens, r.reasoning_tokens, r.cost, r.latency_ms, r.ttft_ms,
-                       r.stream, r.key_id, attempts))
-    else:
-        row = _encode((1, r.id, r.ts, r.endpoint, r.model, r.provider, r.upstream_model, r.status, r.prompt_tokens,
-                       r.cached_tokens, r.completion_tokens, r.reasoning_tokens, r.cost, r.latency_ms, r.ttft_ms,
-                       r.stream, r.key_id, r.route, r.error_type, r.error_code, r.thread_id, r.run_id, r.thread_title,
-                       r.user, _encode(r.metadata).decode() if r.metadata is not None else None,
-                       _encode(r.tags).decode() if r.tags else None, r.traceparent, r.request_body, r.response_body,
-                       attempts))
+    common = (r.id, r.ts, r.endpoint, r.model, r.provider, r.upstream_model, r.status, r.prompt_tokens,
+              r.cached_tokens, r.completion_tokens, r.reasoning_tokens, r.cost, r.latency_ms, r.ttft_ms, r.stream,
+              r.key_id)
+    rare = (r.route, r.error_type, r.error_code, r.thread_id, r.run_id, r.thread_title, r.user,
+            _encode(r.metadata).decode() if r.metadata is not None else None,
+            _encode(r.tags).decode() if r.tags else None, r.traceparent, r.request_body, r.response_body)
+    row = _encode((0, *common, attempts) if rare.count(None) == len(RARE) else (1, *common, *rare, attempts))
     if row.find(_NUL) >= 0:
         row = _clean(row)
     return row
