@@ -252,8 +252,19 @@ async def _translate(plan: Plan, reads: AsyncIterator[bytes], events: ResponseEv
     read joined). ``created`` / ``in_progress`` go out at once, in one send; with ``ready`` (the provider's whole
     reply already arrived: reading it waits for nothing) they go with its first read's events."""
     closed = False  # the closing events were sent (with the read that carried the provider's [DONE])
-    released = translator is None  # the translator's usage charged and the upstream response released
+    released = False  # the translator's usage charged and the upstream response released
     start = events.start()
+
+    async def release() -> None:
+        """The upstream response goes (and the translator's usage to ``ctx``), once however the stream ends."""
+        nonlocal released
+        if translator is None:
+            await reads.aclose()  # type: ignore[attr-defined]  # chat frames: closing them releases the upstream
+        elif not released:
+            released = True
+            chat_run.charge(translator, ctx)
+            await stack.aclose()  # type: ignore[union-attr]
+
     try:
         if not ready:
             yield b"".join(start)  # created + in_progress: one send
@@ -283,20 +294,11 @@ async def _translate(plan: Plan, reads: AsyncIterator[bytes], events: ResponseEv
                 frames = translator.close()
                 if frames:
                     tail = events.feed(b"".join(frames))
-            if not released:  # the provider's stream is over: charged and released before the last send
-                released = True
-                chat_run.charge(translator, ctx)  # type: ignore[arg-type]
-                await stack.aclose()  # type: ignore[union-attr]
+            await release()  # the provider's stream is over: charged and released before the last send
             if not closed:
                 tail += events.close()
         except Exception as exc:
-            # the upstream connection goes now, not after a slow client read the failure
-            if translator is None:
-                await reads.aclose()  # type: ignore[attr-defined]
-            elif not released:
-                released = True
-                chat_run.charge(translator, ctx)
-                await stack.aclose()  # type: ignore[union-attr]
+            await release()  # the upstream connection goes now, not after a slow client read the failure
             if closed:
                 return
             err = _failure(exc, scrubber)
@@ -309,11 +311,7 @@ async def _translate(plan: Plan, reads: AsyncIterator[bytes], events: ResponseEv
         if tail:
             yield b"".join(tail)  # the closing events: one send
     finally:
-        if translator is None:
-            await reads.aclose()  # type: ignore[attr-defined]
-        elif not released:
-            chat_run.charge(translator, ctx)
-            await stack.aclose()  # type: ignore[union-attr]
+        await release()
 
 
 async def _relay(plan: Plan, chunks: AsyncIterator[bytes], relay: passthrough.NativeStream, stack: AsyncExitStack,
