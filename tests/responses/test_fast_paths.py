@@ -12,6 +12,7 @@ import msgspec
 import pytest
 
 from tests.responses import strict
+from tests.responses.fakes import NoDatabase
 from vllora.responses.events import ResponseEvents, event_frame, frame_payloads
 from vllora.responses.reply import new_response_id
 
@@ -117,17 +118,12 @@ def test_frame_payloads() -> None:
 # --- the stored row reuses the final event's encoding --------------------------------------------------------
 
 
-class _NoDatabase:
-    async def run(self, fn: Any) -> Any:
-        return None
-
-
 def test_a_streamed_response_is_stored_as_its_final_event_carried_it() -> None:
     from vllora.responses.store import ResponseStore
     from vllora.server.routes_responses import Plan
 
     async def scenario() -> None:
-        store = ResponseStore(_NoDatabase())
+        store = ResponseStore(NoDatabase())
         body = {"model": "m", "input": "hi", "stream": True}
         plan = Plan(body, msgspec.json.encode(body), store)
         plan.events = events = ResponseEvents(body, new_response_id())

@@ -17,6 +17,7 @@ import msgspec
 import pytest
 
 from tests.responses import strict
+from tests.responses.fakes import NoDatabase
 from vllora.errors import UpstreamTimeout
 from vllora.observe import NULL_CONTEXT
 from vllora.responses.events import ResponseEvents, event_frame
@@ -123,14 +124,9 @@ def test_delta_events_from_one_format_are_what_encoding_each_event_gives() -> No
     assert [msgspec.json.decode(f.split(b"\n", 1)[1][6:])["delta"] for f in deltas] == HOSTILE
 
 
-class _NoDatabase:
-    async def run(self, fn: Any) -> Any:
-        return None
-
-
 def test_a_json_reply_is_stored_as_the_bytes_the_client_got() -> None:
     async def scenario() -> None:
-        store = ResponseStore(_NoDatabase())
+        store = ResponseStore(NoDatabase())
         body = {"model": "m", "input": "hi"}
         plan = Plan(body, msgspec.json.encode(body), store)
         completion = {"created": 1, "model": "m", "choices": [{"message": {"content": 'ok "%s" 😀'},

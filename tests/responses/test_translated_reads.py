@@ -18,6 +18,7 @@ import msgspec
 import pytest
 
 from tests.responses import strict
+from tests.responses.fakes import NoDatabase
 from vllora.errors import InvalidRequest, UpstreamTimeout
 from vllora.providers import get_adapter
 from vllora.providers.base import Target
@@ -207,11 +208,6 @@ def test_a_plain_requests_fast_validation_is_the_general_one(body: dict[str, Any
     assert outcome(body) == outcome({**body, "metadata": None})  # a key the fast check does not know: the general path
 
 
-class _NoDatabase:
-    async def run(self, fn: Any) -> Any:
-        return None
-
-
 def test_a_row_kept_encoded_only_serves_lookups_before_it_is_written() -> None:
     from vllora.responses.store import ResponseStore
 
@@ -221,7 +217,7 @@ def test_a_row_kept_encoded_only_serves_lookups_before_it_is_written() -> None:
                              "content": [{"type": "output_text", "text": 'A "😀"\n'}]}]}
         second: dict[str, Any] = {**first, "id": "resp_b", "previous_response_id": "resp_a"}
         asked = [{"id": "msg_in", "type": "message", "role": "user", "content": [{"type": "input_text", "text": "1"}]}]
-        store = ResponseStore(_NoDatabase())
+        store = ResponseStore(NoDatabase())
         store.save(first, asked, encoded=msgspec.json.encode(first))
         store.save(second, asked)  # kept as it is
         assert store.pending["resp_a"].response is None  # only the bytes are held
