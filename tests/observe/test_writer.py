@@ -136,6 +136,45 @@ async def test_the_background_task_flushes_within_a_second(tmp_path):
     await store.aclose()
 
 
+class _Arrivals:
+    """The store as a loaded server's writer sees it: records keep arriving while each batch is written."""
+
+    def __init__(self, store, per_write: int, limit: int) -> None:
+        self.store, self.dialect, self.per_write, self.limit = store, store.dialect, per_write, limit
+        self.writer: LogWriter | None = None
+        self.arrived = 0
+        self.writes: list[int] = []  # rows each write added
+
+    async def run(self, fn):
+        for _ in range(min(self.per_write, self.limit - self.arrived)):
+            self.writer.on_record(record(1000 + self.arrived))
+            self.arrived += 1
+        count = "SELECT count(*) FROM requests"
+        before = (await self.store.run(lambda c: c.fetchone(count)))[0]
+        result = await self.store.run(fn)
+        self.writes.append((await self.store.run(lambda c: c.fetchone(count)))[0] - before)
+        return result
+
+
+async def test_records_arriving_during_a_write_wait_for_a_whole_batch(tmp_path):
+    """Writing each remainder at once would chase the arrivals with a stream of small batches, each paying a commit
+    (at 6,000 req/s: 60 batches a second instead of 12). Woken by a full batch the writer writes whole batches; the
+    interval's flush writes what was queued when it began; shutdown writes everything."""
+    store = open_store(f"sqlite:///{tmp_path / 'v.db'}")
+    await store.start()
+    arrivals = _Arrivals(store, per_write=7, limit=21)
+    writer = arrivals.writer = LogWriter(arrivals, batch=20)  # type: ignore[arg-type]
+    for i in range(45):
+        writer.on_record(record(i))
+    await writer.flush(whole=True)
+    assert arrivals.writes == [20, 20] and len(writer.queue) == 5 + 14  # 5 short of a batch, 14 came meanwhile
+    await writer.flush()  # the interval: the 19 queued when it began, not the 7 that came while writing them
+    assert arrivals.writes == [20, 20, 19] and len(writer.queue) == 7
+    await writer.aclose()
+    assert arrivals.writes == [20, 20, 19, 7] and writer.written == 66 and not writer.queue
+    await store.aclose()
+
+
 async def test_disk_full_drops_records_and_recovers(tmp_path):
     """SQLite 'database or disk is full' (PRAGMA max_page_count): the batch is dropped and counted, not retried."""
     store = open_store(f"sqlite:///{tmp_path / 'v.db'}")

@@ -205,21 +205,33 @@ class LogWriter:
 
     async def _run(self) -> None:
         assert self._wake is not None
+        drained = time.monotonic()
         while True:
             if time.monotonic() - self._last_prune >= PRUNE_EVERY_S or not self._last_prune:
                 await self.prune()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval_s)
+                await asyncio.wait_for(self._wake.wait(), max(0.0, drained + self.interval_s - time.monotonic()))
             self._wake.clear()
-            await self.flush()
+            if time.monotonic() - drained >= self.interval_s:  # everything queued, at least once an interval
+                drained = time.monotonic()
+                await self.flush()
+            else:  # woken by a full batch: full batches only, the rest waits for them or for the interval
+                await self.flush(whole=True)
 
-    async def flush(self) -> None:
-        """Write everything queued, a batch per transaction; on a database error drop that batch and stop."""
+    async def flush(self, *, whole: bool = False) -> None:
+        """Write what is queued, a batch per transaction (``whole``: full batches only); on a database error drop
+        that batch and stop.
+
+        Under load, records keep arriving while a batch is written: writing each remainder at once would turn one
+        batch a tick into a stream of small ones, each with a transaction's fixed cost (a commit, the store thread
+        taking the GIL back a few times): at 6,000 req/s, 60 batches a second of ~100 records instead of 12 of 500."""
         queue = self.queue
         dialect = self.store.dialect
         step = self.batch if dialect == "sqlite" and _JSON_ARROWS else PREPARE_SLICE  # SQLite: a join, no decoding
-        while queue:
-            rows = [queue.popleft() for _ in range(min(len(queue), self.batch))]
+        left = len(queue)  # what came while writing waits for the next flush
+        while left and (left >= self.batch or not whole):
+            rows = [queue.popleft() for _ in range(min(left, self.batch))]
+            left -= len(rows)
             prepared: list[Statement] = []
             for start in range(0, len(rows), step):  # the loop serves requests between slices
                 if start:
@@ -256,4 +268,5 @@ class LogWriter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        await self.flush()
+        while self.queue:  # each flush takes (or, the database down, drops) at least what was queued when it began
+            await self.flush()

@@ -24,4 +24,5 @@ def connect(url: str) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=5000")
     conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA temp_store=MEMORY")  # a statement's temporary b-trees (the log's batches): no file each
     return conn
