@@ -155,6 +155,56 @@ def test_buffered_lines_go_out_before_the_destination_changes(
     assert "GET /one" in first and "GET /two" not in first
 
 
+def test_added_lines_are_composed_when_their_batch_is_written(
+        access_logger: tuple[logging.Logger, io.StringIO, logging.StreamHandler[io.StringIO]]) -> None:
+    """``add`` keeps a line's parts (the request path does no formatting); the lines come out at the flush, in
+    order with ``write``'s, each with the time it was added, exactly as ``write`` would have printed them."""
+    logger, stream, _ = access_logger
+    composed: list[tuple[object, ...]] = []
+
+    def compose(parts: tuple[object, ...]) -> str:
+        composed.append(parts)
+        return " ".join(map(str, parts))
+
+    times = iter([1_700_000_000.25, 1_700_000_001.5, 1_700_000_002.75, 1_700_000_003.0])
+
+    async def run() -> tuple[str, list[tuple[object, ...]], str]:
+        writer = AccessLogWriter(logger, flush_s=0.05, clock=lambda: next(times), compose=compose)
+        writer.add(("POST", "/v1/a", 200))
+        writer.add(("GET", "/v1/b", 404))
+        held, composed_before = stream.getvalue(), list(composed)
+        writer.write("GET /c 200 0.1ms")  # a line written the ordinary way keeps its place after them
+        await asyncio.sleep(0.2)
+        writer.add(("POST", "/v1/d", 500))
+        writer.close()  # what is pending goes out at shutdown
+        return held + "|" + str(composed_before), composed, stream.getvalue()
+
+    before, after_compose, written = asyncio.run(run())
+    assert before == "|[]" and after_compose == [("POST", "/v1/a", 200), ("GET", "/v1/b", 404), ("POST", "/v1/d", 500)]
+    fmt = LineFormat.parse(logging.Formatter("%(asctime)s %(name)s %(message)s"), "fasttest.access")
+    assert fmt is not None
+    assert written.splitlines() == [fmt.render("POST /v1/a 200", 1_700_000_000.25),
+                                    fmt.render("GET /v1/b 404", 1_700_000_001.5),
+                                    fmt.render("GET /c 200 0.1ms", 1_700_000_002.75),
+                                    fmt.render("POST /v1/d 500", 1_700_000_003.0)]
+
+
+def test_added_lines_under_a_setup_it_cannot_render_go_through_logging_at_once(
+        access_logger: tuple[logging.Logger, io.StringIO, logging.Handler]) -> None:
+    logger, stream, handler = access_logger
+    seen: list[str] = []
+    handler.addFilter(lambda r: seen.append(r.getMessage()) or True)  # type: ignore[func-returns-value]
+
+    async def run() -> None:
+        writer = AccessLogWriter(logger, compose=lambda parts: f"{parts[0]} {parts[1]}")
+        writer.add(("GET", "/one"))
+        assert seen == ["GET /one"]  # not held for a batch
+        writer.add(("GET", "/two"))
+
+    asyncio.run(run())
+    assert seen == ["GET /one", "GET /two"] and stream.getvalue().endswith(" fasttest.access GET /two\n")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

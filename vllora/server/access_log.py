@@ -10,6 +10,13 @@ handler, pytest's capture, a custom formatter) gets the ordinary ``logging`` cal
 
 ``close`` (the app's shutdown hook) writes what is buffered; lines logged after it are written at once.
 Access lines can therefore reach the stream up to ``FLUSH_S`` after other log lines logged after them.
+
+``add(parts)`` (what ``vllora serve``'s access log calls) keeps even the formatting off the request path: it
+stores the line's parts and the time, and the line is composed and rendered with the others at the next flush.
+Formatting each line as its request ended cost about 11 us of a chat request's 130 on the 2-core bench (A/B,
+three processes a side), a tuple costs about 1. Whether the destination can be rendered is checked when a batch
+begins (the first line after a flush); a batch goes where that check pointed, and a setup that cannot be
+rendered gets each line at once through ``write`` as before.
 """
 
 from __future__ import annotations
@@ -107,12 +114,14 @@ def plain_stream_handler(logger: logging.Logger) -> logging.StreamHandler[Any] |
 class AccessLogWriter:
     """Writes access lines for ``logger``: buffered and self-formatted when the handler allows, else ``logger.info``."""
 
-    def __init__(self, logger: logging.Logger, *, flush_s: float = FLUSH_S, clock: Callable[[], float] = time.time
-                 ) -> None:
+    def __init__(self, logger: logging.Logger, *, flush_s: float = FLUSH_S, clock: Callable[[], float] = time.time,
+                 compose: Callable[[tuple[Any, ...]], str] = str) -> None:
         self.logger = logger
         self.flush_s = flush_s
         self.clock = clock
+        self.compose = compose  # ``add``'s parts -> the line's message
         self._buffer: list[str] = []
+        self._pending: list[tuple[float, tuple[Any, ...]]] = []  # ``add``'s lines, rendered at the next flush
         self._timer: asyncio.TimerHandle | None = None
         self._handler: logging.StreamHandler[Any] | None = None
         self._stream: Any = None
@@ -132,6 +141,8 @@ class AccessLogWriter:
 
     def write(self, message: str) -> None:
         """Log ``message`` (already escaped) at INFO; the caller checked that INFO is enabled."""
+        if self._pending:
+            self._render_pending()  # lines keep their order
         fmt = self._line_format()
         if fmt is None:
             self.flush()
@@ -141,10 +152,36 @@ class AccessLogWriter:
         if self._closed or len(self._buffer) >= MAX_BUFFERED:
             self.flush()
         elif self._timer is None:
-            try:
-                self._timer = asyncio.get_running_loop().call_later(self.flush_s, self._on_timer)
-            except RuntimeError:  # no running loop: nobody would flush later
-                self.flush()
+            self._arm()
+
+    def add(self, parts: tuple[Any, ...]) -> None:
+        """Log the line ``compose(parts)`` at INFO, composed at the next flush (the caller checked INFO)."""
+        pending = self._pending
+        if not pending and (self._closed or self._buffer or self._line_format() is None):
+            self.write(self.compose(parts))  # no batch of parts open: checked (and written) the ordinary way
+            return
+        pending.append((self.clock(), parts))
+        if len(pending) >= MAX_BUFFERED:
+            self.flush()
+        elif self._timer is None:
+            self._arm()
+
+    def _arm(self) -> None:
+        try:
+            self._timer = asyncio.get_running_loop().call_later(self.flush_s, self._on_timer)
+        except RuntimeError:  # no running loop: nobody would flush later
+            self.flush()
+
+    def _render_pending(self) -> None:
+        """``add``'s lines into the buffer, rendered for the destination checked when their batch began."""
+        pending, self._pending = self._pending, []
+        fmt, compose = self._format, self.compose
+        if fmt is None or self._handler is None:
+            for _, parts in pending:  # cannot happen (a batch begins only with a format); never lose a line
+                self.logger.info("%s", compose(parts))
+            return
+        end = self._handler.terminator
+        self._buffer += [fmt.render(compose(parts), now) + end for now, parts in pending]
 
     def _on_timer(self) -> None:
         self._timer = None
@@ -152,6 +189,8 @@ class AccessLogWriter:
 
     def flush(self) -> None:
         """Write what is buffered, in one write and one flush under the handler's lock."""
+        if self._pending:
+            self._render_pending()
         if not self._buffer:
             return
         text = "".join(self._buffer)
