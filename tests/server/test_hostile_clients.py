@@ -218,6 +218,25 @@ def test_allowed_hosts_extend_and_star_disables() -> None:
         assert client.get("/v1/models", headers={"host": "anything.example"}).status_code == 200
 
 
+def test_host_and_json_checks_come_before_the_key() -> None:
+    """A rebinding page or a text/plain POST is refused as such (421, 415) before any key is asked for, on open
+    paths too, and a good request with a bad key is still 401."""
+    client, upstream = make(api_key="gw-key")
+    body = json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}).encode()
+    with client:
+        assert client.get("/v1/models", headers={"host": "evil.example"}).status_code == 421
+        assert client.get("/health", headers={"host": "evil.example"}).status_code == 421
+        r = client.post("/v1/chat/completions", content=body, headers={"content-type": "text/plain"})
+        assert r.status_code == 415 and r.json()["error"]["code"] == "unsupported_media_type"
+        r = client.post("/v1/chat/completions", content=body, headers={"content-type": "text/plain", "host": "x.example",
+                                                                       "authorization": "Bearer gw-key"})
+        assert r.status_code == 421 and r.json()["error"]["code"] == "host_not_allowed"
+        assert client.post("/v1/chat/completions", content=body, headers=JSON).status_code == 401
+        assert client.post("/v1/chat/completions", content=body,
+                           headers={**JSON, "authorization": "Bearer gw-key"}).status_code == 200
+    assert len(upstream.seen) == 1
+
+
 def test_unknown_paths_are_authenticated_first_and_logged(caplog: pytest.LogCaptureFixture) -> None:
     client, _ = make(api_key="gw-key")
     with client, caplog.at_level(logging.INFO, logger="vllora.access"):
