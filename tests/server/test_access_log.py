@@ -125,18 +125,23 @@ def test_lines_are_batched_then_written_promptly(access_logger: tuple[logging.Lo
     assert after.endswith(" fasttest.access GET /after 200 0.1ms\n")
 
 
+@pytest.mark.parametrize("how", ["write", "add"])
 def test_any_other_setup_gets_the_logging_call(
-        access_logger: tuple[logging.Logger, io.StringIO, logging.Handler]) -> None:
+        access_logger: tuple[logging.Logger, io.StringIO, logging.Handler], how: str) -> None:
+    """Through ``write`` or ``add`` alike, each line at once (``add``'s parts are not held for a batch)."""
     logger, stream, handler = access_logger
     seen: list[str] = []
     handler.addFilter(lambda r: seen.append(r.getMessage()) or True)  # type: ignore[func-returns-value]
 
     async def run() -> None:
-        writer = AccessLogWriter(logger)
-        writer.write(MESSAGE)
+        writer = AccessLogWriter(logger, compose=lambda parts: f"{parts[0]} {parts[1]}")
+        log = writer.write if how == "write" else (lambda message: writer.add(tuple(message.split(" ", 1))))
+        log(MESSAGE)
+        assert seen == [MESSAGE]  # not held
+        log("GET /two")
 
     asyncio.run(run())
-    assert seen == [MESSAGE] and stream.getvalue().endswith(f" fasttest.access {MESSAGE}\n")
+    assert seen == [MESSAGE, "GET /two"] and stream.getvalue().endswith(" fasttest.access GET /two\n")
 
 
 def test_buffered_lines_go_out_before_the_destination_changes(
@@ -187,22 +192,6 @@ def test_added_lines_are_composed_when_their_batch_is_written(
                                     fmt.render("GET /v1/b 404", 1_700_000_001.5),
                                     fmt.render("GET /c 200 0.1ms", 1_700_000_002.75),
                                     fmt.render("POST /v1/d 500", 1_700_000_003.0)]
-
-
-def test_added_lines_under_a_setup_it_cannot_render_go_through_logging_at_once(
-        access_logger: tuple[logging.Logger, io.StringIO, logging.Handler]) -> None:
-    logger, stream, handler = access_logger
-    seen: list[str] = []
-    handler.addFilter(lambda r: seen.append(r.getMessage()) or True)  # type: ignore[func-returns-value]
-
-    async def run() -> None:
-        writer = AccessLogWriter(logger, compose=lambda parts: f"{parts[0]} {parts[1]}")
-        writer.add(("GET", "/one"))
-        assert seen == ["GET /one"]  # not held for a batch
-        writer.add(("GET", "/two"))
-
-    asyncio.run(run())
-    assert seen == ["GET /one", "GET /two"] and stream.getvalue().endswith(" fasttest.access GET /two\n")
 
 
 def free_port() -> int:

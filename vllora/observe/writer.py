@@ -152,11 +152,6 @@ def apply(conn: Connection, statements: list[Statement]) -> None:
             conn.raw.execute(sql, params)
 
 
-def insert_records(conn: Connection, records: list[RequestRecord]) -> None:
-    """One transaction for the whole batch (called on the store's thread)."""
-    apply(conn, statements([encode(r) for r in records], conn.dialect))
-
-
 def prune(conn: Connection, before: float) -> int:
     conn.execute("DELETE FROM request_attempts WHERE request_id IN (SELECT id FROM requests WHERE ts < ?)", (before,))
     conn.execute("DELETE FROM request_tags WHERE ts < ?", (before,))

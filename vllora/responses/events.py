@@ -97,7 +97,7 @@ _strip = bytes.strip
 
 def frame_payloads(frame: bytes) -> list[bytes]:
     """The ``data:`` payloads of one SSE frame (a relayed frame may carry comments or several lines)."""
-    return [payload.strip() for payload in _DATA_LINE.findall(frame)]
+    return list(map(_strip, _DATA_LINE.findall(frame)))
 
 
 class ResponseEvents:
@@ -244,8 +244,7 @@ class ResponseEvents:
 
     def feed(self, frame: bytes) -> list[bytes]:
         """One OpenAI chat SSE frame in; zero or more Responses events out."""
-        # frame_payloads' data lines, stripped and filtered in one pass
-        payloads = [p for p in map(_strip, _DATA_LINE.findall(frame)) if p and p != b"[DONE]"]
+        payloads = [p for p in frame_payloads(frame) if p and p != b"[DONE]"]
         out: list[bytes] = []
         try:
             chunks = list(map(_decode_chunk, payloads))  # all of them before any is used

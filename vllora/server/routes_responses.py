@@ -258,10 +258,12 @@ async def _translate(plan: Plan, reads: AsyncIterator[bytes], events: ResponseEv
     async def release() -> None:
         """The upstream response goes (and the translator's usage to ``ctx``), once however the stream ends."""
         nonlocal released
+        if released:
+            return
+        released = True
         if translator is None:
             await reads.aclose()  # type: ignore[attr-defined]  # chat frames: closing them releases the upstream
-        elif not released:
-            released = True
+        else:
             chat_run.charge(translator, ctx)
             await stack.aclose()  # type: ignore[union-attr]
 
