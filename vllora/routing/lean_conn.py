@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import httptools
 
+from vllora.coarse_timers import Deadline, Wheel
 from vllora.errors import UpstreamProtocolError, UpstreamTimeout, UpstreamUnreachable
 from vllora.providers.base import UpstreamResponse
 
@@ -246,7 +247,7 @@ class Conn(asyncio.Protocol):
         self.close()
 
     def expire(self, fut: asyncio.Future[Any]) -> None:
-        """A JSON exchange's total timeout (a ``loop.call_at`` handle): only if it still carries ``fut``."""
+        """A JSON exchange's total timeout (a ``Wheel`` deadline): only if it still carries ``fut``."""
         if self.fut is fut:
             self.fail(UpstreamTimeout(f"{self.label} did not answer in time"))
 
@@ -269,8 +270,10 @@ class Chunks:
 
     ``timeout_s`` is the longest time a consumer waits without a byte arriving (the headers included)."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, timeout_s: float, label: str) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, timeout_s: float, label: str, wheel: Wheel | None = None
+                 ) -> None:
         self.loop = loop
+        self.wheel: Wheel | asyncio.AbstractEventLoop = loop if wheel is None else wheel  # the gap timer's
         self.timeout_s = timeout_s
         self.label = label
         self.conn: Conn | None = None
@@ -281,7 +284,7 @@ class Chunks:
         self.error: BaseException | None = None
         self.waiter: asyncio.Future[Any] | None = None
         self.since = 0.0
-        self.timer: asyncio.TimerHandle | None = None
+        self.timer: asyncio.TimerHandle | Deadline | None = None
 
     def __aiter__(self) -> Chunks:
         return self
@@ -307,7 +310,7 @@ class Chunks:
         self.waiter = fut
         self.since = self.loop.time()
         if self.timer is None:
-            self.timer = self.loop.call_at(self.since + self.timeout_s, self._check)
+            self.timer = self.wheel.call_at(self.since + self.timeout_s, self._check)
         try:
             return await fut
         finally:
@@ -319,7 +322,7 @@ class Chunks:
             return  # nobody is waiting: the next wait arms the timer again
         due = self.since + self.timeout_s
         if due > self.loop.time():
-            self.timer = self.loop.call_at(due, self._check)
+            self.timer = self.wheel.call_at(due, self._check)
             return
         conn = self.conn
         err = UpstreamTimeout(f"{self.label} did not answer in time")

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from vllora.coarse_timers import Wheel
 from vllora.errors import UpstreamTimeout, UpstreamUnreachable
 from vllora.providers.base import UpstreamRequest, UpstreamResponse
 from vllora.routing.lean_conn import Chunks, Conn, Stale
@@ -106,6 +107,7 @@ class LeanUpstream:
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._targets: dict[str, Target] = {}
         self._sweeper: asyncio.TimerHandle | None = None
+        self._wheel: Wheel | None = None  # the exchanges' timeouts (vllora.coarse_timers), on the running loop
         self._closed = False
 
     def warm(self) -> None:
@@ -119,6 +121,12 @@ class LeanUpstream:
                 return
             self._ssl_job = loop.run_in_executor(None, ssl.create_default_context)
 
+    def _wheel_on(self, loop: asyncio.AbstractEventLoop) -> Wheel:
+        wheel = self._wheel
+        if wheel is None or wheel.loop is not loop:
+            wheel = self._wheel = Wheel(loop)
+        return wheel
+
     # -- the UpstreamClient protocol -----------------------------------------------------------------------
 
     async def send(self, req: UpstreamRequest, *, timeout_s: float, connect_timeout_s: float) -> UpstreamResponse:
@@ -131,7 +139,7 @@ class LeanUpstream:
             conn = await self._acquire(t, loop, min(connect_timeout_s, deadline - loop.time()), fresh)
             fut: asyncio.Future[UpstreamResponse] = loop.create_future()
             conn.start(head, body, fut, None, req.method == "HEAD", self._max_body)
-            timer = loop.call_at(deadline, conn.expire, fut)
+            timer = self._wheel_on(loop).call_at(deadline, conn.expire, fut)
             try:
                 return await fut
             except Stale:
@@ -150,6 +158,8 @@ class LeanUpstream:
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
+        if self._wheel is not None:
+            self._wheel.close()
         for conn in list(self._conns):
             conn.close()
         while self._waiters:
@@ -308,7 +318,7 @@ class OpenStream:
         fresh = False
         while True:
             conn = await client._acquire(t, loop, self._connect_timeout_s, fresh)
-            chunks = Chunks(loop, self._timeout_s, t.label)
+            chunks = Chunks(loop, self._timeout_s, t.label, client._wheel_on(loop))
             chunks.conn = conn
             fut: asyncio.Future[tuple[int, dict[str, str]]] = loop.create_future()
             conn.start(head, body, fut, chunks, req.method == "HEAD", client._max_body)

@@ -9,6 +9,10 @@ Neither uvicorn nor httptools caps the request line and headers (httptools buffe
 whole): once more than ``MAX_HEADER_BYTES`` arrived without the end of the headers, the connection gets a 431
 in OpenAI's error shape and is closed. Counting is per read, so at most one read (256 KB) more is buffered.
 
+The header deadline and uvicorn's keep-alive timeout are armed on every request and almost never fire: both
+live on one ``Wheel`` per server (``vllora.coarse_timers``, kept on uvicorn's shared ``server_state``) instead
+of a loop timer each, and fire up to 1/32 s late.
+
 uvicorn writes a response's status line and headers on ``http.response.start`` and the body on the first
 ``http.response.body``: two socket writes for every JSON reply. ``HeadJoiner`` sits between each request's
 cycle and the transport and holds the header block until the first body write, so both leave in one write;
@@ -27,6 +31,8 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
+from vllora.coarse_timers import Deadline, Wheel
+
 HEADER_TIMEOUT_S = 10.0
 MAX_HEADER_BYTES = 64 * 1024
 _431_BODY = (b'{"error":{"message":"the request line and headers are larger than 64 KB","type":"invalid_request_error",'
@@ -41,6 +47,11 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
     max_header_bytes = MAX_HEADER_BYTES
 
     def connection_made(self, transport: Any) -> None:
+        state = self.server_state  # shared by the server's connections: one wheel for all their deadlines
+        wheel = getattr(state, "vllora_wheel", None)
+        if wheel is None or wheel.loop is not self.loop:
+            wheel = state.vllora_wheel = Wheel(self.loop)  # type: ignore[attr-defined]
+        self._wheel: Wheel = wheel
         self._awaiting_headers = True
         self._header_bytes = 0
         self._parsed_bytes = 0
@@ -80,7 +91,7 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         super().on_header(name, value)
 
     def _arm(self) -> None:
-        self._header_deadline: asyncio.TimerHandle | None = self.loop.call_later(self.header_timeout_s, self._expire)
+        self._header_deadline: Deadline | None = self._wheel.call_later(self.header_timeout_s, self._expire)
 
     def _disarm(self) -> None:
         deadline = getattr(self, "_header_deadline", None)
@@ -105,7 +116,14 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
             HeadJoiner(self.cycle)
 
     def on_response_complete(self) -> None:
-        super().on_response_complete()
+        if self.pipeline or self.transport.is_closing():
+            super().on_response_complete()
+        else:  # uvicorn's, with the keep-alive timeout on the wheel instead of a loop timer of its own
+            self.server_state.total_requests += 1
+            self._unset_keepalive_if_required()
+            self.flow.resume_reading()
+            self.timeout_keep_alive_task = self._wheel.call_later(  # type: ignore[assignment]
+                self.timeout_keep_alive, self.timeout_keep_alive_handler)
         if not self.transport.is_closing():
             self._disarm()
             self._arm()  # the next request on this keep-alive connection gets the same deadline
