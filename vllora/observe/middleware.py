@@ -56,27 +56,10 @@ class ObserveMiddleware:
         t0 = time.perf_counter()
         rid = new_request_id()
         id_header = (_HEADER, rid.encode())
-        observers = self.observers
-        if observers and scope["method"] == "POST" and scope["path"].startswith("/v1/"):
-            await self._recorded(scope, receive, send, rid, id_header, t0)
+        if not (self.observers and scope["method"] == "POST" and scope["path"].startswith("/v1/")):
+            await self._unrecorded(scope, receive, send, id_header, t0)
             return
-        status = 0
-
-        async def send_id(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message["headers"] = [*message.get("headers", ()), id_header]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_id)
-        finally:
-            if self.access is not None:
-                self.access(scope, status, t0)
-
-    async def _recorded(self, scope: dict[str, Any], receive: Any, send: Any, rid: str,
-                        id_header: tuple[bytes, bytes], t0: float) -> None:
+        # a recorded request (the hot path: inline here, one coroutine frame less on every resume of the request)
         rec = RequestRecord(rid, time.time(), scope["path"][:128])
         for name, value in scope["headers"]:
             field = _GROUPING.get(name)
@@ -120,6 +103,24 @@ class ObserveMiddleware:
                     observer.on_record(rec)
                 except Exception:  # an observer's bug must never fail the request
                     log.exception("observer %s failed", type(observer).__name__)
+
+    async def _unrecorded(self, scope: dict[str, Any], receive: Any, send: Any, id_header: tuple[bytes, bytes],
+                          t0: float) -> None:
+        """Any other request: the request id on its answer and its access log line, no record."""
+        status = 0
+
+        async def send_id(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), id_header]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_id)
+        finally:
+            if self.access is not None:
+                self.access(scope, status, t0)
 
 
 def _error_from_body(rec: RequestRecord, body: bytes) -> None:

@@ -10,7 +10,7 @@ response when it ends or is closed. The per-target pieces (``attempt_json``, ``o
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any, cast
 
@@ -66,8 +66,8 @@ async def complete(router: Router, targets: list[Target], body: JSON, raw: bytes
                    ctx: RequestContext = NULL_CONTEXT) -> Outcome:
     """The chat completion for ``body`` (retries and fallbacks included), each attempt recorded on ``ctx``."""
 
-    async def attempt(target: Target) -> JSON:
-        return await attempt_json(router, target, body, raw)
+    def attempt(target: Target) -> Awaitable[JSON]:  # the coroutine itself: one frame less on every resume
+        return attempt_json(router, target, body, raw)
 
     outcome = await router.run(targets, ctx.track(attempt))
     ctx.outcome(outcome)

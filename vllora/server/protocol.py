@@ -9,9 +9,12 @@ Neither uvicorn nor httptools caps the request line and headers (httptools buffe
 whole): once more than ``MAX_HEADER_BYTES`` arrived without the end of the headers, the connection gets a 431
 in OpenAI's error shape and is closed. Counting is per read, so at most one read (256 KB) more is buffered.
 
-The header deadline and uvicorn's keep-alive timeout are armed on every request and almost never fire: both
-live on one ``Wheel`` per server (``vllora.coarse_timers``, kept on uvicorn's shared ``server_state``) instead
-of a loop timer each, and fire up to 1/32 s late.
+The header deadline and uvicorn's keep-alive timeout are armed after every response and almost never fire: they
+are one deadline on a ``Wheel`` per server (``vllora.coarse_timers``, kept on uvicorn's shared ``server_state``)
+instead of a loop timer each. It fires at the keep-alive timeout and closes the connection if no byte came; if
+the next request's headers began but have not ended, it waits on until the header deadline. Either fires up to
+1/32 s late. The head's size is measured from the parsed headers only after a read that took the bytes so far
+over the cap (no per-header callback).
 
 uvicorn writes a response's status line and headers on ``http.response.start`` and the body on the first
 ``http.response.body``: two socket writes for every JSON reply. ``HeadJoiner`` sits between each request's
@@ -52,13 +55,15 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         if wheel is None or wheel.loop is not self.loop:
             wheel = state.vllora_wheel = Wheel(self.loop)  # type: ignore[attr-defined]
         self._wheel: Wheel = wheel
+        self._idle: Deadline | None = None
         self._awaiting_headers = True
         self._header_bytes = 0
         self._parsed_bytes = 0
         super().connection_made(transport)
-        self._arm()
+        self._await_request(keep_alive=False)
 
     def data_received(self, data: bytes) -> None:
+        self._quiet = False  # a byte arrived: the keep-alive timeout no longer applies, the header deadline does
         if self._awaiting_headers:
             self._header_bytes += len(data)
         super().data_received(data)
@@ -82,34 +87,45 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         self._parsed_bytes = 0
         super().on_message_begin()
 
-    def on_url(self, url: bytes) -> None:
-        self._parsed_bytes += len(url)
-        super().on_url(url)
+    # the deadlines: one wheel deadline per wait for a request ------------------------------------------------
+    def _await_request(self, keep_alive: bool) -> None:
+        """Arm the wait for the next request's headers: closed ``timeout_keep_alive`` from now if no byte comes
+        (after a response: uvicorn's keep-alive timeout), ``header_timeout_s`` from now if its headers never end."""
+        self._quiet = keep_alive
+        now = self.loop.time()
+        self._since = now
+        first = min(self.timeout_keep_alive, self.header_timeout_s) if keep_alive else self.header_timeout_s
+        self._idle = self._wheel.call_at(now + first, self._check_idle)
 
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._parsed_bytes += len(name) + len(value) + 4
-        super().on_header(name, value)
-
-    def _arm(self) -> None:
-        self._header_deadline: Deadline | None = self._wheel.call_later(self.header_timeout_s, self._expire)
+    def _check_idle(self) -> None:
+        self._idle = None
+        if self.transport.is_closing():
+            return
+        if self._quiet:
+            self.timeout_keep_alive_handler()  # nothing came after the last response
+            return
+        if not self._awaiting_headers:
+            return  # the request's headers are in
+        due = self._since + self.header_timeout_s
+        if due > self.loop.time() + 0.002:
+            self._idle = self._wheel.call_at(due, self._check_idle)  # bytes came within keep-alive: wait for the rest
+        else:
+            self.transport.close()
 
     def _disarm(self) -> None:
-        deadline = getattr(self, "_header_deadline", None)
-        if deadline is not None:
-            deadline.cancel()
-            self._header_deadline = None
-
-    def _expire(self) -> None:
-        self._header_deadline = None
-        if not self.transport.is_closing():
-            self.transport.close()
+        idle = self._idle
+        if idle is not None:
+            idle.cancel()
+            self._idle = None
 
     def on_headers_complete(self) -> None:
         self._disarm()
         self._awaiting_headers = False
+        if self._header_bytes > self.max_header_bytes:  # a large read: measure the head itself
+            self._parsed_bytes = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+            if self._parsed_bytes > self.max_header_bytes:  # complete, but too large: stop parsing (-> 431 above)
+                raise ValueError("request headers too large")
         self._header_bytes = 0
-        if self._parsed_bytes > self.max_header_bytes:  # complete, but too large: stop parsing (-> 431 above)
-            raise ValueError("request headers too large")
         previous = self.cycle
         super().on_headers_complete()
         if self.cycle is not None and self.cycle is not previous:  # a new request (not an upgrade)
@@ -117,16 +133,14 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         if self.pipeline or self.transport.is_closing():
-            super().on_response_complete()
-        else:  # uvicorn's, with the keep-alive timeout on the wheel instead of a loop timer of its own
-            self.server_state.total_requests += 1
-            self._unset_keepalive_if_required()
-            self.flow.resume_reading()
-            self.timeout_keep_alive_task = self._wheel.call_later(  # type: ignore[assignment]
-                self.timeout_keep_alive, self.timeout_keep_alive_handler)
-        if not self.transport.is_closing():
-            self._disarm()
-            self._arm()  # the next request on this keep-alive connection gets the same deadline
+            super().on_response_complete()  # the next request is already in (or the connection is going)
+            return
+        # uvicorn's, with its keep-alive timeout folded into the wait for the next request
+        self.server_state.total_requests += 1
+        self._unset_keepalive_if_required()
+        self.flow.resume_reading()
+        self._disarm()
+        self._await_request(keep_alive=True)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
