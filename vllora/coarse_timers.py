@@ -20,7 +20,7 @@ from typing import Any
 
 TICK_S = 1 / 32
 _FIRED = -1
-_SLACK_S = 0.002
+SLACK_S = 0.002  # how early a deadline may fire (a loop timer wakes up to ~1 ms early: ms rounding)
 
 
 class Deadline:
@@ -102,7 +102,7 @@ class Wheel:
 
     def _fire(self) -> None:
         self._handle = self._armed = None
-        due = int((self.loop.time() + _SLACK_S) * self.per_s)  # a loop timer may wake a little early (ms rounding)
+        due = int((self.loop.time() + SLACK_S) * self.per_s)
         buckets = self.buckets
         for slot in sorted(s for s in buckets if s <= due):
             for deadline in buckets.pop(slot):

@@ -136,9 +136,7 @@ class LeanUpstream:
         head, body = self._payload(req, t)
         fresh = False
         while True:
-            conn = None if fresh or self._closed else self._pop_idle(t.key)  # the common case, without a coroutine
-            if conn is None:
-                conn = await self._acquire(t, loop, min(connect_timeout_s, deadline - loop.time()), fresh)
+            conn = await self._acquire(t, loop, min(connect_timeout_s, deadline - loop.time()), fresh)
             fut: asyncio.Future[UpstreamResponse] = loop.create_future()
             conn.start(head, body, fut, None, req.method == "HEAD", self._max_body)
             timer = self._wheel_on(loop).call_at(deadline, conn.expire, fut)

@@ -161,7 +161,7 @@ class Router:
                 tries += 1
                 try:
                     self.require_credentials(target)
-                    authorized = target if target.provider.token_source is None else await self.tokens.authorize(target)
+                    authorized = await self.tokens.authorize(target)
                     value = await attempt(authorized)
                     return Outcome(value, target, attempts)
                 except VlloraError as exc:

@@ -34,7 +34,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
-from vllora.coarse_timers import Deadline, Wheel
+from vllora.coarse_timers import SLACK_S, Deadline, Wheel
 
 HEADER_TIMEOUT_S = 10.0
 MAX_HEADER_BYTES = 64 * 1024
@@ -107,7 +107,7 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         if not self._awaiting_headers:
             return  # the request's headers are in
         due = self._since + self.header_timeout_s
-        if due > self.loop.time() + 0.002:
+        if due > self.loop.time() + SLACK_S:  # not yet (the wheel may fire that much early)
             self._idle = self._wheel.call_at(due, self._check_idle)  # bytes came within keep-alive: wait for the rest
         else:
             self.transport.close()
